@@ -1,0 +1,51 @@
+# Kennisportaal Onderwijs & Jeugd. `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+INI    ?= development.ini
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+STAMP  := $(VENV)/.installed
+
+.PHONY: help install run db load reindex serve test test-sqlite test-postgresql lint format bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the portal with test and dev tools
+
+db: install  ## create or migrate the database (idempotent)
+	$(BIN)/portal-init $(INI)
+
+load: db  ## load content/ into the database
+	$(BIN)/portal-load $(INI)
+
+reindex: load  ## rebuild the search index from the database
+	$(BIN)/portal-reindex $(INI)
+
+run: reindex  ## install, migrate, load content, index and serve on http://localhost:6543
+	$(BIN)/pserve $(INI)
+
+test: install  ## run the whole test suite on SQLite and on PostgreSQL
+	$(MAKE) --no-print-directory test-sqlite
+	$(MAKE) --no-print-directory test-postgresql
+
+test-sqlite: install  ## run the tests on SQLite
+	PORTAL_TEST_DB=sqlite $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test-postgresql: install  ## run the tests on the PostgreSQL server at 127.0.0.1:5432
+	PORTAL_TEST_DB=postgresql PORTAL_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: install  ## ruff
+	$(BIN)/ruff check portal tests bench
+
+bench: install  ## run the search benchmark (prints figures; not part of the tests)
+	$(BIN)/python bench/search.py
+
+clean:  ## remove the virtualenv and local data
+	rm -rf $(VENV) var *.egg-info

@@ -1,0 +1,15 @@
+"""Kennisportaal Onderwijs & Jeugd: the WSGI application factory."""
+
+from pyramid.config import Configurator
+
+
+def main(global_config, **settings):
+    """Build the WSGI application from ini settings."""
+    with Configurator(settings=settings) as config:
+        config.include("pyramid_jinja2")
+        config.include("portal.models")
+        config.include("portal.security")
+        config.include("portal.rendering")
+        config.include("portal.routes")
+        config.scan("portal.views")
+    return config.make_wsgi_app()

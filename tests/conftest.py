@@ -1,0 +1,209 @@
+"""Test fixtures: the real app on a real, migrated database with the real content/ loaded.
+
+The database is SQLite by default; ``PORTAL_TEST_DB=postgresql`` runs the same suite against the PostgreSQL server
+(``PORTAL_TEST_PG_URL``, default the local server's ``test`` database). Each run builds one template database
+(migrations + content), and every writing test gets its own copy of it: a file copy for SQLite, ``CREATE DATABASE
+... TEMPLATE`` for PostgreSQL. So tests commit for real (after-commit hooks such as the search outbox run as in
+production) and still never see each other's data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import transaction
+import webtest
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.orm import Session
+
+from portal import main
+from portal.content.loader import load_content
+from portal.models import get_engine, get_session_factory, get_tm_session
+from portal.scripts.init import migrate
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTENT_DIR = ROOT / "content"
+DB_KIND = os.environ.get("PORTAL_TEST_DB", "sqlite").lower()
+PG_URL = os.environ.get("PORTAL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+if DB_KIND not in ("sqlite", "postgresql"):
+    raise pytest.UsageError(f"PORTAL_TEST_DB must be 'sqlite' or 'postgresql', not {DB_KIND!r}")
+
+
+def pytest_report_header(config):
+    return f"portal test database: {DB_KIND}" + (f" ({make_url(PG_URL).render_as_string()})" if DB_KIND == "postgresql" else "")
+
+
+class DatabaseFactory:
+    """Makes throw-away databases that are copies of one migrated, content-loaded template."""
+
+    def __init__(self, tmp_root: Path):
+        self.tmp_root = tmp_root
+        self.run_id = f"{os.getpid()}_{uuid.uuid4().hex[:8]}"
+        self.counter = itertools.count()
+        self.created: list[str] = []
+        self.template_url = self._new_empty("tpl")
+        engine = get_engine({"sqlalchemy.url": self.template_url})
+        try:
+            migrate(engine)
+            tm = transaction.TransactionManager(explicit=True)
+            with tm:
+                load_content(get_tm_session(get_session_factory(engine), tm), CONTENT_DIR)
+        finally:
+            engine.dispose()
+
+    def _admin_engine(self):
+        return create_engine(PG_URL, isolation_level="AUTOCOMMIT", future=True)
+
+    def _new_empty(self, label: str) -> str:
+        if DB_KIND == "sqlite":
+            return f"sqlite:///{self.tmp_root / f'{label}.sqlite'}"
+        name = f"portal_{label}_{self.run_id}"
+        engine = self._admin_engine()
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine.dispose()
+        self.created.append(name)
+        return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+    def copy(self) -> str:
+        label = f"db{next(self.counter)}"
+        if DB_KIND == "sqlite":
+            target = self.tmp_root / f"{label}.sqlite"
+            shutil.copyfile(make_url(self.template_url).database, target)
+            return f"sqlite:///{target}"
+        name = f"portal_{label}_{self.run_id}"
+        template = make_url(self.template_url).database
+        engine = self._admin_engine()
+        with engine.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        engine.dispose()
+        self.created.append(name)
+        return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        if DB_KIND == "postgresql":
+            name = make_url(url).database
+            engine = self._admin_engine()
+            with engine.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            engine.dispose()
+            if name in self.created:
+                self.created.remove(name)
+
+    def drop_all(self) -> None:
+        for name in list(self.created):
+            self.drop(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+
+
+@pytest.fixture(scope="session")
+def database_factory(tmp_path_factory) -> Iterator[DatabaseFactory]:
+    factory = DatabaseFactory(tmp_path_factory.mktemp("databases"))
+    yield factory
+    factory.drop_all()
+
+
+def base_settings(db_url: str, workdir: Path) -> dict:
+    return {
+        "sqlalchemy.url": db_url,
+        "portal.content_dir": str(CONTENT_DIR),
+        "search.index_dir": str(workdir / "index"),
+        "portal.maildir": str(workdir / "mail"),
+        "portal.secret": "test-secret-" + uuid.uuid4().hex,
+        "portal.secure_cookies": "false",
+        "portal.max_body_bytes": "2000000",
+        "mail.default_sender": "kennisportaal@localhost",
+        "retry.attempts": "3",
+        "here": str(ROOT),
+    }
+
+
+class Site:
+    """One running portal: the WSGI app, its settings and a way to read/write its database directly."""
+
+    def __init__(self, db_url: str, workdir: Path, **overrides):
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.db_url = db_url
+        self.workdir = workdir
+        self.settings = {**base_settings(db_url, workdir), **overrides}
+        self.app = main({}, **self.settings)
+        self.registry = self.app.registry
+
+    def testapp(self, **extra_environ) -> webtest.TestApp:
+        return webtest.TestApp(self.app, extra_environ={"HTTP_HOST": "localhost", **extra_environ})
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A unit of work on the site's database, committed at the end of the block (like a request)."""
+        tm = transaction.TransactionManager(explicit=True)
+        with tm:
+            yield get_tm_session(self.registry["dbsession_factory"], tm)
+
+    def close(self) -> None:
+        closer = getattr(self.registry, "portal_close", None)
+        if callable(closer):
+            closer()
+        engine = self.registry.get("db_engine")
+        if engine is not None:
+            engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def shared_site(database_factory, tmp_path_factory) -> Iterator[Site]:
+    """A site for tests that only read: built once per run."""
+    site = Site(database_factory.copy(), tmp_path_factory.mktemp("shared_site"))
+    yield site
+    site.close()
+
+
+@pytest.fixture
+def testapp(shared_site) -> webtest.TestApp:
+    """WebTest client on the shared read-only site (fresh cookies per test)."""
+    return shared_site.testapp()
+
+
+@pytest.fixture
+def site(database_factory, tmp_path) -> Iterator[Site]:
+    """A site with its own database copy and index, for tests that write."""
+    url = database_factory.copy()
+    site = Site(url, tmp_path / "site")
+    yield site
+    site.close()
+    database_factory.drop(url)
+
+
+@pytest.fixture
+def site_factory(database_factory, tmp_path):
+    """Build sites with custom settings; all are closed and dropped after the test."""
+    made: list[Site] = []
+
+    def make(**overrides) -> Site:
+        url = database_factory.copy()
+        site = Site(url, tmp_path / f"site{len(made)}", **overrides)
+        made.append(site)
+        return site
+
+    yield make
+    for site in made:
+        site.close()
+        database_factory.drop(site.db_url)
+
+
+@pytest.fixture
+def fresh_testapp(site) -> webtest.TestApp:
+    return site.testapp()
+
+
+@pytest.fixture
+def content_copy(tmp_path) -> Path:
+    """A writable copy of content/ for loader tests."""
+    target = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, target)
+    return target
