@@ -44,6 +44,8 @@ def error_response(request, status: int, detail: str | None = None):
 @notfound_view_config()
 def not_found(exc, request):
     detail = exc.detail if isinstance(exc, HTTPNotFound) and isinstance(exc.detail, str) and exc.detail else None
+    if detail == request.path_info:  # Pyramid's router puts the bare path here; show our Dutch text instead
+        detail = None
     return error_response(request, 404, detail)
 
 
