@@ -1,0 +1,359 @@
+"""Dutch text analysis: the one place that decides what a "word" is for search.
+
+The index chain is::
+
+    words (hyphens and apostrophes kept inside a word) -> lowercase -> accent folding -> Dutch stop words
+    -> hyphen/apostrophe joining (onderwijs-zorg = onderwijszorg, plus the parts)
+    -> compound splitting against a lexicon (onderwijszorgarrangement also yields zorgarrangement, zorg, ...)
+    -> Dutch stemming with diminutives and a few irregular plurals (klasjes = klas, kinderen = kind)
+
+Queries use the same chain but without compound splitting: the index already holds every part and span of a
+compound, so the query word "zorgarrangement" simply matches the span emitted for "onderwijszorgarrangement".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StopFilter
+from whoosh.lang import stemmer_for_language, stopwords_for_language
+from whoosh.support.charset import accent_map
+
+#: A word: letters/digits, with hyphens or apostrophes inside it (ib'er, onderwijs-zorg, 's-Hertogenbosch).
+WORD_PATTERN = r"\w+(?:['’\-]\w+)*"
+_WORD_RE = re.compile(WORD_PATTERN, re.UNICODE)
+_JOINERS_RE = re.compile(r"['’\-]")
+
+#: Dutch stop words. A few words that carry meaning in this field are taken off the stock list.
+STOP_WORDS = frozenset(stopwords_for_language("nl")) - {"niet", "zonder", "onder"} | {"één", "eén"}
+
+#: Smallest compound part we accept, and the smallest word we try to split.
+MIN_PART = 4
+MIN_COMPOUND = 7
+#: Short words that are real compound parts in this field (dagbesteding, ggz-team, wetgeving).
+SHORT_PARTS = frozenset(
+    {"dag", "ggz", "wet", "zat", "ikc", "cjg", "swv", "oza", "tlv", "opp", "arm", "vso", "sbo"}
+)
+#: Word endings that are also (rare) words; they must never count as a compound part.
+NOT_PARTS = frozenset(
+    {
+        "heid",
+        "lijk",
+        "baar",
+        "eren",
+        "ende",
+        "atie",
+        "teit",
+        "erij",
+        "schap",
+        "zaam",
+        "ling",
+        "lingen",
+        "tjes",
+        "ster",
+        "isch",
+        "loos",
+        "tische",
+        "ische",
+        "sche",
+        "aars",
+        "tief",
+        "tieve",
+        "elen",
+        "enen",
+        "eden",
+        "aten",
+        "igen",
+        "ingen",
+        "heden",
+        "erde",
+        "erin",
+    }
+)
+
+#: Irregular plurals and diminutives the stemmer does not conflate (looked up after folding, before stemming).
+IRREGULAR = {
+    "kinderen": "kind",
+    "kindje": "kind",
+    "kindjes": "kind",
+    "kinders": "kind",
+    "scholen": "school",
+    "steden": "stad",
+    "schepen": "schip",
+    "gelegenheden": "gelegenheid",
+    "leden": "lid",
+    "jongens": "jongen",
+}
+
+_snowball = stemmer_for_language("nl")
+_DOUBLE_END = re.compile(r"([bdfgklmnprst])\1$")
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents (Fryslân -> fryslan, coördinator -> coordinator)."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+def _strip_diminutive(word: str) -> str:
+    """klasjes -> klas, huisje -> huis, bloempje -> bloem, rolletje -> rol (only on words of 6+ letters)."""
+    if len(word) < 6:
+        return word
+    for suffix in ("etjes", "etje"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[: -len(suffix)]
+            return stem[:-1] if _DOUBLE_END.search(stem) else stem
+    for suffix in ("pjes", "pje"):
+        if word.endswith(suffix) and word[: -len(suffix)].endswith("m"):
+            return word[: -len(suffix)]
+    for suffix in ("tjes", "tje"):
+        if word.endswith(suffix) and word[: -len(suffix)][-1:] in "aeiouyln":
+            return word[: -len(suffix)]
+    for suffix in ("jes", "je"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Dutch stem of a folded, lowercase word."""
+    if not word.isalpha():
+        return word
+    word = IRREGULAR.get(word, word)
+    return _snowball(_strip_diminutive(word))
+
+
+@dataclass
+class Lexicon:
+    """Known words for compound splitting: a curated word list plus words seen in the corpus."""
+
+    words: set[str] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self._memo: dict[str, list[tuple[int, int, int]] | None] = {}
+        self._parts: dict[str, list[str]] = {}
+        self._stems: set[str] | None = None
+
+    @property
+    def stems(self) -> set[str]:
+        if self._stems is None:
+            self._stems = {stem(w) for w in self.words}
+        return self._stems
+
+    @classmethod
+    def load(cls, path: Path) -> Lexicon:
+        words = set()
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    words.add(fold(line))
+        return cls(words)
+
+    def save(self, path: Path) -> None:
+        path.write_text("\n".join(sorted(self.words)) + "\n", encoding="utf-8")
+
+    def add_text(self, text: str) -> None:
+        for match in _WORD_RE.finditer(text):
+            for word in _JOINERS_RE.split(fold(match.group())):
+                if self.acceptable(word):
+                    self.words.add(word)
+        self._stems = None
+        self._memo.clear()
+        self._parts.clear()
+
+    @staticmethod
+    def acceptable(word: str) -> bool:
+        return (
+            word.isalpha()
+            and (len(word) >= MIN_PART or word in SHORT_PARTS)
+            and word not in NOT_PARTS
+            and word not in STOP_WORDS
+        )
+
+    def _is_part(self, part: str) -> bool:
+        return part in self.words and (len(part) >= MIN_PART or part in SHORT_PARTS) and part not in NOT_PARTS
+
+    def segments(self, word: str) -> list[tuple[int, int, int]] | None:
+        """Split ``word`` into (start, core_end, end) segments, or None when it is not a known compound.
+
+        ``core_end`` excludes a linking ``s`` or ``e`` (samenwerking|s|verband). The longest known head
+        wins, and the rest must be a known word or split further.
+        """
+        if word in self._memo:
+            return self._memo[word]
+        self._memo[word] = None  # guards against recursion on the same word
+        result = self._split(word, 0) if len(word) >= MIN_COMPOUND and word.isalpha() else None
+        self._memo[word] = result
+        return result
+
+    def _split(self, word: str, offset: int) -> list[tuple[int, int, int]] | None:
+        n = len(word)
+        for i in range(n - 3, 2, -1):
+            head, rest = word[:i], word[i:]
+            cores = []
+            if self._is_part(head):
+                cores.append(i)
+            if head[-1:] in "se" and self._is_part(head[:-1]):
+                cores.append(i - 1)
+            if not cores:
+                continue
+            if self._is_part(rest) or (
+                len(rest) >= MIN_PART and rest not in NOT_PARTS and stem(rest) in self.stems
+            ):
+                tail = [(offset + i, offset + n, offset + n)]
+            elif len(rest) >= MIN_COMPOUND:
+                tail = self._split(rest, offset + i)
+                if tail is None:
+                    continue
+            else:
+                continue
+            return [(offset, offset + cores[0], offset + i), *tail]
+        return None
+
+    def parts(self, word: str) -> list[str]:
+        """Every part and every span of consecutive parts of a compound, except the whole word."""
+        cached = self._parts.get(word)
+        if cached is None:
+            if len(self._parts) > 500_000:
+                self._parts.clear()
+            cached = self._parts[word] = self._compute_parts(word)
+        return cached
+
+    def _compute_parts(self, word: str) -> list[str]:
+        segs = self.segments(word)
+        if not segs or len(segs) < 2:
+            return []
+        out: list[str] = []
+        for i in range(len(segs)):
+            for j in range(i, len(segs)):
+                if i == 0 and j == len(segs) - 1:
+                    continue
+                start, core_end = segs[i][0], segs[j][1]
+                span = word[start:core_end]
+                if span not in out:
+                    out.append(span)
+                if i == j:
+                    out.extend(p for p in self.parts(span) if p not in out)
+        return out
+
+
+class JoinFilter(Filter):
+    """onderwijs-zorgarrangement -> onderwijszorgarrangement (same position), plus the parts when indexing."""
+
+    def __init__(self, with_parts: bool = True):
+        self.with_parts = with_parts
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.with_parts == self.with_parts
+
+    def __call__(self, tokens):
+        for t in tokens:
+            text = t.text
+            if "-" not in text and "'" not in text and "’" not in text:
+                yield t
+                continue
+            pieces = [p for p in _JOINERS_RE.split(text) if p]
+            t.text = "".join(pieces)
+            yield t
+            if self.with_parts and t.mode != "query":
+                for piece in pieces:
+                    if len(piece) >= 2 and piece not in STOP_WORDS:
+                        t.text = piece
+                        yield t
+
+
+class CompoundFilter(Filter):
+    """Adds the parts and spans of known compounds at the compound's position (index side only)."""
+
+    def __init__(self, lexicon: Lexicon | None = None):
+        self.lexicon = lexicon or Lexicon()
+
+    def __getstate__(self):
+        # The lexicon lives next to the index (lexicon.txt); keep the pickled schema small.
+        return {}
+
+    def __setstate__(self, state):
+        self.lexicon = Lexicon()
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(self, tokens):
+        lexicon = self.lexicon
+        for t in tokens:
+            yield t
+            if t.mode == "query":
+                continue
+            original = t.text
+            for part in lexicon.parts(original):
+                t.text = part
+                yield t
+            t.text = original
+
+
+class DutchStemFilter(Filter):
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(self, tokens):
+        for t in tokens:
+            t.text = stem(t.text)
+            yield t
+
+
+def base_chain():
+    return (
+        RegexTokenizer(WORD_PATTERN)
+        | LowercaseFilter()
+        | CharsetFilter(accent_map)
+        | StopFilter(stoplist=STOP_WORDS, minsize=2, renumber=True)
+    )
+
+
+def dutch_analyzer(lexicon: Lexicon | None = None):
+    """The analyzer of the text fields (title, summary, body, ...)."""
+    return base_chain() | JoinFilter() | CompoundFilter(lexicon) | DutchStemFilter()
+
+
+def folding_analyzer():
+    """Lowercase + accent folding, no stemming: spelling suggestions and autocomplete."""
+    return RegexTokenizer(WORD_PATTERN) | LowercaseFilter() | CharsetFilter(accent_map) | JoinFilter(False)
+
+
+def words(text: str) -> list[str]:
+    """Folded words of ``text`` as typed (hyphenated words joined), stop words kept."""
+    return ["".join(_JOINERS_RE.split(fold(m.group()))) for m in _WORD_RE.finditer(text)]
+
+
+def query_stems(text: str) -> list[str]:
+    """Stems of the meaningful words of ``text`` as the query side sees them (no compound splitting)."""
+    out = []
+    for word in words(text):
+        if len(word) < 2 or word in STOP_WORDS:
+            continue
+        out.append(stem(word))
+    return out
+
+
+def index_terms(text: str, lexicon: Lexicon) -> Iterator[str]:
+    """All terms the index analyzer produces for ``text`` (handy for tests and diagnostics)."""
+    analyzer = dutch_analyzer(lexicon)
+    for t in analyzer(text):
+        yield t.text
+
+
+def build_lexicon(texts: Iterable[str], wordlist: Path | None = None) -> Lexicon:
+    lexicon = Lexicon.load(wordlist or WORDLIST_PATH)
+    for text in texts:
+        lexicon.add_text(text)
+    return lexicon
+
+
+WORDLIST_PATH = Path(__file__).with_name("wordlist.txt")
