@@ -38,7 +38,8 @@ if DB_KIND not in ("sqlite", "postgresql"):
 
 
 def pytest_report_header(config):
-    return f"portal test database: {DB_KIND}" + (f" ({make_url(PG_URL).render_as_string()})" if DB_KIND == "postgresql" else "")
+    where = f" ({make_url(PG_URL).render_as_string()})" if DB_KIND == "postgresql" else ""
+    return f"portal test database: {DB_KIND}{where}"
 
 
 class DatabaseFactory:
@@ -56,8 +57,11 @@ class DatabaseFactory:
             tm = transaction.TransactionManager(explicit=True)
             with tm:
                 load_content(get_tm_session(get_session_factory(engine), tm), CONTENT_DIR)
-        finally:
+        except BaseException:
             engine.dispose()
+            self.drop_all()
+            raise
+        engine.dispose()
 
     def _admin_engine(self):
         return create_engine(PG_URL, isolation_level="AUTOCOMMIT", future=True)

@@ -151,7 +151,8 @@ def _apply_filters(query: Select, filters: ExampleFilters) -> Select:
         query = query.where(or_(PracticeExample.youth_region_id.in_(region_ids),
                                 PracticeExample.gemeente_id.in_(region_ids)))
     if filters.provincie:
-        query = query.where(PracticeExample.province_id.in_(select(Region.id).where(Region.slug.in_(filters.provincie))))
+        province_ids = select(Region.id).where(Region.slug.in_(filters.provincie))
+        query = query.where(PracticeExample.province_id.in_(province_ids))
     return query
 
 

@@ -154,7 +154,8 @@ def read_vocabulary(content_dir: Path) -> Vocabulary:
             raise ContentError(paths[2], "provincie", f"{entry['slug']!r}: onbekende provincie {entry['provincie']!r}")
     for entry in municipalities:
         if entry["jeugdregio"] not in youth_slugs:
-            raise ContentError(paths[2], "jeugdregio", f"{entry['slug']!r}: onbekende jeugdregio {entry['jeugdregio']!r}")
+            raise ContentError(paths[2], "jeugdregio",
+                               f"{entry['slug']!r}: onbekende jeugdregio {entry['jeugdregio']!r}")
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()
     return Vocabulary(themes, school_types, provinces, youth, municipalities, digest)
 
@@ -275,7 +276,7 @@ def read_item(path: Path, kind: str, vocabulary: Vocabulary, content_dir: Path) 
         text = raw.decode("utf-8").replace("\r\n", "\n")
     except UnicodeDecodeError:
         raise ContentError(path, None, "het bestand is geen geldige UTF-8-tekst") from None
-    meta, body, front = _split_front_matter(path, text)
+    meta, body, _front = _split_front_matter(path, text)
     check = _Checker(path, meta, text)
     fields = {"voorbeeld": EXAMPLE_FIELDS, "kennis": ARTICLE_FIELDS, "bron": SOURCE_FIELDS}[kind]
     check.known_fields(fields)
@@ -385,7 +386,8 @@ def _check_references(items: list[ContentFile]) -> None:
     for item in items:
         text = item.path.read_text(encoding="utf-8")
         if item.kind in ("voorbeeld", "kennis") and item.meta["source"] not in sources:
-            raise ContentError(item.path, "source", f"onbekende bron {item.meta['source']!r} (geen bestand in bronnen/)",
+            raise ContentError(item.path, "source",
+                               f"onbekende bron {item.meta['source']!r} (geen bestand in bronnen/)",
                                _line_of(text, "source"))
         for related in item.meta.get("related", []) if item.kind == "kennis" else []:
             if related not in examples:

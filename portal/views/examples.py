@@ -29,8 +29,9 @@ def example_list(request):
         "facet_labels": FACET_LABELS,
         "toggle_url": lambda facet, value: filters_url(
             request, "voorbeelden", filters.toggled(facet, value), sort=sort if sort != catalog.DEFAULT_SORT else None),
-        "page_url": lambda n: filters_url(request, "voorbeelden", filters,
-                                          sort=sort if sort != catalog.DEFAULT_SORT else None, page=n if n > 1 else None),
+        "page_url": lambda n: filters_url(
+            request, "voorbeelden", filters, sort=sort if sort != catalog.DEFAULT_SORT else None,
+            page=n if n > 1 else None),
         "clear_url": request.route_path("voorbeelden"),
         "breadcrumbs": crumbs(request, ("Praktijkvoorbeelden", None)),
     }
