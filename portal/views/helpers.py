@@ -15,8 +15,7 @@ def crumbs(request, *trail: tuple[str, str | None]) -> list[tuple[str, str | Non
 def filters_url(request, route: str, filters: ExampleFilters, **extra) -> str:
     params = filters.as_params() + [(k, str(v)) for k, v in extra.items() if v not in (None, "")]
     query = urlencode(params)
-    return request.route_path(route, **({"slug": extra.pop("slug")} if "slug" in extra else {})) + (
-        f"?{query}" if query else "")
+    return request.route_path(route) + (f"?{query}" if query else "")
 
 
 FACET_LABELS = {"thema": "Thema", "regio": "Jeugdregio", "provincie": "Provincie", "schooltype": "Schooltype"}
