@@ -43,7 +43,9 @@ class ExampleWorkflow(Base):
     example: Mapped[PracticeExample] = relationship()
     owner: Mapped[User | None] = relationship()
 
-    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads this mapping as-is
+    # UPDATE ... WHERE version = <the version we read>: a concurrent writer makes the flush fail instead of
+    # overwriting. We bump the number ourselves (every save and transition), also when only the example changed.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}  # noqa: RUF012
 
 
 class Revision(Base):

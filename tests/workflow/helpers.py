@@ -1,0 +1,86 @@
+"""Test helpers for accounts and the workflow: users made through the real services, logins through the real form."""
+
+from __future__ import annotations
+
+import mailbox
+import re
+from pathlib import Path
+
+import webtest
+
+from portal.accounts import services as accounts
+
+PASSWORD = "een-lang-wachtwoord"
+
+
+def add_user(site, email: str, role: str, password: str = PASSWORD, name: str | None = None) -> int:
+    with site.session() as dbsession:
+        user = accounts.create_user(dbsession, email, name or email.split("@")[0].capitalize(), role,
+                                    accounts.hash_password(password))
+        return user.id
+
+
+def login(app: webtest.TestApp, email: str, password: str = PASSWORD, status: int = 303) -> webtest.TestResponse:
+    page = app.get("/inloggen")
+    form = page.forms[[k for k, f in page.forms.items() if f.action == "/inloggen"][0]]
+    form["email"], form["password"] = email, password
+    return form.submit(status=status)
+
+
+def csrf_token(app: webtest.TestApp) -> str:
+    """The token from the CSRF cookie (set on the first page with a form)."""
+    if "portal_csrf" not in app.cookies:
+        app.get("/inloggen")
+    return app.cookies["portal_csrf"].strip('"')
+
+
+def contribution_form(page: webtest.TestResponse) -> webtest.Form:
+    return page.forms["bijdrage"]
+
+
+def fill_complete(form: webtest.Form, title: str = "Samen sterk in Zwolle", **extra) -> None:
+    values = {
+        "title": title,
+        "summary": "Een school en de wijkteams werken samen zodat geen leerling thuis komt te zitten.",
+        "place": "Zwolle",
+        "target_group": "Leerlingen van 12 tot 18 jaar die dreigen uit te vallen",
+        "background": "Te veel **thuiszitters** in de regio.",
+        "approach": "Een jeugdhulpverlener werkt *elke dag* op school.\n\n- korte lijnen\n- snelle hulp",
+        "results": "Minder verzuim.",
+        "financing": "Gemeente en samenwerkingsverband betalen samen.",
+        "financing_text": "De gemeente betaalt de jeugdhulpverlener uit Jeugdwet-middelen.",
+        "lessons": "Begin klein.",
+        "source_note": "https://example.nl/samen-sterk",
+    }
+    values.update(extra)
+    for name, value in values.items():
+        form[name] = value
+    form.set("provincie", "overijssel") if "gemeente" not in extra else None
+    select_checkbox(form, "themes", "thuiszitters")
+
+
+def select_checkbox(form: webtest.Form, name: str, value: str) -> None:
+    for field in form.fields.get(name, []):
+        if getattr(field, "_value", None) == value:
+            field.checked = True
+            return
+    raise AssertionError(f"no checkbox {name}={value}")
+
+
+def set_indexed(form: webtest.Form, name: str, index: int, value) -> None:
+    form.set(name, value, index=index)
+
+
+def messages(site) -> list:
+    box = mailbox.Maildir(Path(site.settings["portal.maildir"]), create=False)
+    return [box[key] for key in box.keys()]
+
+
+def mail_to(site, address: str) -> list:
+    return [m for m in messages(site) if address in (m["To"] or "")]
+
+
+def item_id(response) -> int:
+    match = re.search(r"/bijdragen/(\d+)", response.location or response.request.url)
+    assert match, response.location
+    return int(match.group(1))
