@@ -11,5 +11,8 @@ def main(global_config, **settings):
         config.include("portal.security")
         config.include("portal.rendering")
         config.include("portal.routes")
+        config.include("portal.mail")
+        config.include("portal.tweens")
+        config.include("portal.workflow.forms")
         config.scan("portal.views")
     return config.make_wsgi_app()
