@@ -158,8 +158,9 @@ def _apply_filters(query: Select, filters: ExampleFilters) -> Select:
 
 def _ordered(query: Select, sort: str) -> Select:
     if sort == "nieuwste":
-        return query.order_by(PracticeExample.published_at.desc(), PracticeExample.start_year.desc(),
-                              PracticeExample.title)
+        # NULLS LAST explicitly: SQLite and PostgreSQL disagree on where NULLs go in a DESC sort.
+        return query.order_by(PracticeExample.published_at.desc().nulls_last(),
+                              PracticeExample.start_year.desc().nulls_last(), PracticeExample.title)
     if sort == "plaats":
         return query.order_by(PracticeExample.place, PracticeExample.title)
     return query.order_by(PracticeExample.title)

@@ -37,6 +37,36 @@ SOURCE_FIELDS = {"slug", "title", "publisher", "year", "year_note", "url", "summ
 CONTACT_FIELDS = {"name", "role", "organisation", "email"}
 
 
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping with the same key twice: PyYAML would silently keep the last one, losing the editor's text."""
+
+    def __init__(self, key: Any, mark: yaml.Mark):
+        super().__init__(f"sleutel {key!r} komt twee keer voor")
+        self.key, self.problem_mark, self.problem = key, mark, f"sleutel {key!r} komt twee keer voor"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys instead of overwriting the first value."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: set = set()
+            for key_node, _value_node in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:  # unhashable key: let PyYAML report it
+                    continue
+                if duplicate:
+                    raise DuplicateKeyError(key, key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _safe_load(text: str) -> Any:
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 class ContentError(Exception):
     """A content file that cannot be loaded; the message is meant for the editor who wrote it."""
 
@@ -101,7 +131,7 @@ def _line_of(text: str, field: str) -> int | None:
 
 def _load_yaml(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return _safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ContentError(path, None, "het bestand is geen geldige UTF-8-tekst") from None
     except yaml.YAMLError as exc:
@@ -168,7 +198,10 @@ def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str, str
         raise ContentError(path, None, "de YAML-kop wordt niet afgesloten met een regel '---'")
     front = text[4:end]
     try:
-        meta = yaml.safe_load(front)
+        meta = _safe_load(front)
+    except DuplicateKeyError as exc:
+        raise ContentError(path, str(exc.key), "komt twee keer voor in de YAML-kop",
+                           exc.problem_mark.line + 2) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ContentError(path, None, f"ongeldige YAML in de kop ({getattr(exc, 'problem', exc)})",
@@ -324,6 +357,9 @@ def _check_example(check: _Checker, vocabulary: Vocabulary) -> None:
     check.year("start_year")
     check.choice("status", PROJECT_STATUSES)
     check.boolean("featured")
+    for field in ("gemeente", "jeugdregio", "provincie"):
+        if meta.get(field) is not None and not isinstance(meta[field], str):
+            check.fail(field, "verwacht één slug uit vocabulaire/regios.yaml")
     gemeente, jeugdregio, provincie = meta.get("gemeente"), meta.get("jeugdregio"), meta.get("provincie")
     if gemeente is not None:
         municipality = vocabulary.municipality(gemeente)
@@ -353,6 +389,9 @@ def _check_example(check: _Checker, vocabulary: Vocabulary) -> None:
         unknown = set(contact) - CONTACT_FIELDS
         if unknown:
             check.fail("contacts", f"contactpersoon {index}: onbekend veld {', '.join(sorted(unknown))}")
+        for key in ("role", "organisation"):
+            if contact.get(key) is not None and not isinstance(contact[key], str):
+                check.fail("contacts", f"contactpersoon {index}: '{key}' moet tekst zijn")
         email = contact.get("email")
         if email is not None and (not isinstance(email, str) or not EMAIL_RE.match(email)):
             check.fail("contacts", f"contactpersoon {index}: ongeldig e-mailadres {email!r}")

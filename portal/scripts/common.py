@@ -14,11 +14,33 @@ from sqlalchemy.orm import Session
 
 from portal.models import get_engine, get_session_factory, get_tm_session
 
+#: argparse's own (English) messages, in Dutch.
+_DUTCH = (
+    ("usage: ", "gebruik: "),
+    ("the following arguments are required", "deze argumenten ontbreken"),
+    ("unrecognized arguments", "onbekende argumenten"),
+    ("show this help message and exit", "toon deze hulp en stop"),
+    ("positional arguments", "argumenten"),
+    ("options", "opties"),
+)
+
+
+def _dutch(text: str) -> str:
+    for english, dutch in _DUTCH:
+        text = text.replace(english, dutch)
+    return text
+
 
 class DutchArgumentParser(argparse.ArgumentParser):
+    def format_usage(self) -> str:
+        return _dutch(super().format_usage())
+
+    def format_help(self) -> str:
+        return _dutch(super().format_help())
+
     def error(self, message: str):
         self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: fout: {message}\n")
+        self.exit(2, f"{self.prog}: fout: {_dutch(message)}\n")
 
 
 def parser(prog: str, description: str) -> DutchArgumentParser:

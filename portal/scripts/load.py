@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from portal.content.loader import ContentError, load_content
 from portal.scripts.common import content_dir, fail, load_settings, parser, unit_of_work
 
@@ -22,6 +24,10 @@ def main(argv: list[str] | None = None) -> int:
             report = load_content(dbsession, directory)
     except ContentError as exc:
         return fail(f"niets geladen. {exc}")
+    except SQLAlchemyError as exc:
+        return fail(f"niets geladen. De database gaf een fout ({exc.__class__.__name__}: "
+                    f"{str(exc.orig if getattr(exc, 'orig', None) else exc).splitlines()[0]}). "
+                    "Is het schema aangemaakt met portal-init?")
     print(f"Inhoud geladen uit {directory}: {report.summary()}.")
     return 0
 
