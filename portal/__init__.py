@@ -2,6 +2,10 @@
 
 from pyramid.config import Configurator
 
+# Registers the search outbox listener on every SQLAlchemy session (web, scripts such as portal-load, tests), so
+# each content change writes its SearchOutbox row in the same transaction.
+import portal.search.outbox  # noqa: F401
+
 
 def main(global_config, **settings):
     """Build the WSGI application from ini settings."""
@@ -11,6 +15,7 @@ def main(global_config, **settings):
         config.include("portal.security")
         config.include("portal.rendering")
         config.include("portal.routes")
+        config.include("portal.search")
         config.include("portal.mail")
         config.include("portal.tweens")
         config.include("portal.workflow.forms")

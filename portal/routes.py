@@ -44,3 +44,6 @@ def includeme(config):
     config.add_route("beheer_gebruikers", "/beheer/gebruikers")
     config.add_route("beheer_gebruiker", "/beheer/gebruikers/{id}")
     config.add_route("beheer_aanvraag", "/beheer/aanvragen/{id}")
+    config.add_route("zoeken", "/zoeken")
+    config.add_route("api_zoeken", "/api/zoeken")
+    config.add_route("api_suggesties", "/api/suggesties")

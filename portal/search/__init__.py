@@ -37,7 +37,7 @@ def includeme(config) -> None:
     settings = config.get_settings()
     service = SearchService(index_dir_from(settings), config.registry.get("dbsession_factory"))
     if settings.get("search.startup", "open") == "rebuild":
-        service.rebuild()
+        service.rebuild(empty_on_error=True)
     else:
         service.start()
     if asbool(settings.get("search.writer", True)):

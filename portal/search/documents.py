@@ -73,9 +73,7 @@ def example_documents(ex: PracticeExample) -> list[dict]:
     gemeente, youth, province = _example_regions(ex)
     themes = list(ex.themes)
     school_types = list(ex.school_types)
-    place_text = " ".join(
-        [ex.place or "", *_region_names(gemeente), *_region_names(youth), *_region_names(province)]
-    )
+    place_text = " ".join([ex.place or "", *_region_names(gemeente), *_region_names(youth), *_region_names(province)])
     data = {
         "place": ex.place or "",
         "region": youth.name if youth else "",

@@ -93,9 +93,7 @@ class IndexStore:
             raise IndexUnavailable(f"zoekindex {name} is onleesbaar: {exc}") from exc
         return Generation(name, path, ix, lexicon)
 
-    def rebuild(
-        self, documents: Iterable[dict], position: int, on_progress: Callable[[int], None] | None = None
-    ):
+    def rebuild(self, documents: Iterable[dict], position: int, on_progress: Callable[[int], None] | None = None):
         """Build a complete new generation from ``documents`` and make it live. Returns the new Generation."""
         self.root.mkdir(parents=True, exist_ok=True)
         name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
@@ -104,9 +102,7 @@ class IndexStore:
         try:
             docs = iter(documents)
             sample = list(islice(docs, LEXICON_SAMPLE))
-            lexicon = build_lexicon(
-                f"{d.get('title', '')} {d.get('summary', '')} {d.get('body', '')}" for d in sample
-            )
+            lexicon = build_lexicon(f"{d.get('title', '')} {d.get('summary', '')} {d.get('body', '')}" for d in sample)
             lexicon.save(tmp_path / LEXICON)
             ix = windex.create_in(str(tmp_path), build_schema(lexicon))
             writer = ix.writer(limitmb=256)

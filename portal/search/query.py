@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from whoosh import query as wq
 
 from portal.search.analysis import STOP_WORDS, Lexicon, fold, query_stems, stem
-from portal.search.schema import FIELD_WEIGHTS
+from portal.search.schema import FIELD_WEIGHTS, PHRASE_FIELDS
 from portal.search.thesaurus import Thesaurus
 
 #: Longest query we read; the rest is ignored (a query is a few words, not a document).
@@ -75,9 +75,7 @@ def parse(text: str | None) -> ParsedQuery:
         minus, phrase, raw = match.groups()
         if phrase is not None:
             if query_stems(phrase):
-                parsed.clauses.append(
-                    Clause("phrase", phrase.strip(), bool(minus) or pending_not, pending_or)
-                )
+                parsed.clauses.append(Clause("phrase", phrase.strip(), bool(minus) or pending_not, pending_or))
             pending_or = pending_not = False
             continue
         if raw in _OPERATORS_OR:
@@ -116,8 +114,7 @@ def parse(text: str | None) -> ParsedQuery:
 def _term_query(stems: list[str], boost: float = 1.0) -> wq.Query:
     """All ``stems`` (a word may analyse to more than one) across the weighted text fields."""
     per_stem = [
-        wq.Or([wq.Term(name, s, boost=weight * boost) for name, weight in FIELD_WEIGHTS.items()])
-        for s in stems
+        wq.Or([wq.Term(name, s, boost=weight * boost) for name, weight in FIELD_WEIGHTS.items()]) for s in stems
     ]
     return per_stem[0] if len(per_stem) == 1 else wq.And(per_stem)
 
@@ -125,7 +122,7 @@ def _term_query(stems: list[str], boost: float = 1.0) -> wq.Query:
 def _phrase_query(stems: list[str], boost: float = 1.0) -> wq.Query:
     if len(stems) == 1:
         return _term_query(stems, boost)
-    return wq.Or([wq.Phrase(name, stems, boost=weight * boost) for name, weight in FIELD_WEIGHTS.items()])
+    return wq.Or([wq.Phrase(name, stems, boost=FIELD_WEIGHTS[name] * boost) for name in PHRASE_FIELDS])
 
 
 def _word_query(word: str, lexicon: Lexicon | None, known=None) -> wq.Query:
@@ -158,9 +155,7 @@ class BuiltQuery:
     expanded: list[str]
 
 
-def build(
-    parsed: ParsedQuery, thesaurus: Thesaurus, lexicon: Lexicon | None = None, known=None
-) -> BuiltQuery:
+def build(parsed: ParsedQuery, thesaurus: Thesaurus, lexicon: Lexicon | None = None, known=None) -> BuiltQuery:
     """The Whoosh query for a parsed user query; ``query`` is None for an empty query (browse everything).
 
     ``known(stem)`` tells whether the index holds a stem; unknown compounds are also searched as their parts.

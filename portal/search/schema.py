@@ -16,6 +16,8 @@ FIELD_WEIGHTS: dict[str, float] = {
     "body": 1.0,
 }
 TEXT_FIELDS = tuple(FIELD_WEIGHTS)
+#: Phrases are checked where word order carries meaning (positions are costly to verify everywhere).
+PHRASE_FIELDS = ("title", "summary", "body")
 #: Fields highlighted in result snippets, in order of preference.
 HIGHLIGHT_FIELDS = ("summary", "body")
 #: Facet fields as named in the URL (and the JSON "facets" object).
@@ -59,7 +61,8 @@ def build_schema(lexicon: Lexicon | None = None) -> Schema:
 def with_derived_fields(doc: dict) -> dict:
     """Fill the fields computed from others: the spelling dictionary and the autocomplete words."""
     if "spell" not in doc:
-        doc = {**doc, "spell": " ".join(str(doc.get(n) or "") for n in ("title", "summary", "place", "body"))}
+        # Titles, summaries and places: the distinctive words people mistype (names, projects, places).
+        doc = {**doc, "spell": " ".join(str(doc.get(n) or "") for n in ("title", "summary", "place", "themes"))}
     if "ac" not in doc:
         doc = {**doc, "ac": doc.get("title", "")}
     return doc

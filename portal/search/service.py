@@ -23,6 +23,7 @@ from portal.search import documents as docs_mod
 from portal.search import outbox
 from portal.search.analysis import fold, stem
 from portal.search.index import Generation, IndexStore, IndexUnavailable
+from portal.search.masks import MaskCache, MaskEvaluator, bitmask, iter_bits
 from portal.search.query import BuiltQuery, ParsedQuery, build, parse, spelling_candidates
 from portal.search.schema import FACETS, HIGHLIGHT_FIELDS
 from portal.search.thesaurus import Thesaurus
@@ -94,16 +95,6 @@ class Filters:
         return parts[0] if len(parts) == 1 else wq.And(parts)
 
 
-def _bitmask(docnums) -> int:
-    bits = bytearray()
-    for d in docnums:
-        byte = d >> 3
-        if byte >= len(bits):
-            bits.extend(bytes(byte - len(bits) + 1 + 1024))
-        bits[byte] |= 1 << (d & 7)
-    return int.from_bytes(bits, "little")
-
-
 class FacetIndex:
     """Per-searcher bitsets: facet value -> documents having it. Per segment, so a refresh rebuilds little."""
 
@@ -125,13 +116,13 @@ class FacetIndex:
             with self._lock:
                 local = self._segments.get(key)
             if local is None:
-                local = {"": {"": _bitmask(reader.all_doc_ids())}}
+                local = {"": {"": bitmask(reader.all_doc_ids())}}
                 for name in fields:
                     values = {}
                     if name in reader.indexed_field_names():
                         for term in reader.lexicon(name):
                             value = term.decode("utf-8") if isinstance(term, bytes) else term
-                            values[value] = _bitmask(reader.postings(name, term).all_ids())
+                            values[value] = bitmask(reader.postings(name, term).all_ids())
                     local[name] = values
                 with self._lock:
                     self._segments[key] = local
@@ -170,9 +161,7 @@ class Outcome:
 
 
 class SearchService:
-    def __init__(
-        self, index_dir: str, session_factory: sessionmaker | None = None, thesaurus: Thesaurus | None = None
-    ):
+    def __init__(self, index_dir: str, session_factory: sessionmaker | None = None, thesaurus: Thesaurus | None = None):
         self.store = IndexStore(index_dir)
         self.session_factory = session_factory
         self.thesaurus = thesaurus or Thesaurus.load()
@@ -180,6 +169,8 @@ class SearchService:
         self._generation: Generation | None = None
         self._searcher = None
         self._facets = FacetIndex()
+        self._mask_cache = MaskCache()
+        self._order_cache: tuple[Any, list[int]] | None = None
         self._facet_cache: tuple[Any, tuple] | None = None
         self._checked = 0.0
         self._dirty = False
@@ -203,11 +194,15 @@ class SearchService:
             if not rebuild_if_needed:
                 raise
             log.warning("%s; de zoekindex wordt opnieuw opgebouwd", exc)
-            generation = self.rebuild()
+            generation = self.rebuild(empty_on_error=True)
         self._install(generation)
 
-    def rebuild(self, on_progress: Callable[[int], None] | None = None) -> Generation:
-        """Rebuild from the database into a fresh generation and swap it in; searches continue meanwhile."""
+    def rebuild(self, on_progress: Callable[[int], None] | None = None, empty_on_error: bool = False) -> Generation:
+        """Rebuild from the database into a fresh generation and swap it in; searches continue meanwhile.
+
+        With ``empty_on_error`` (start-up), a database that cannot be read yields an empty index instead of an
+        error, so the site starts; the outbox fills the index later.
+        """
         if self.session_factory is None:
             generation = self.store.rebuild([], 0)
         else:
@@ -216,6 +211,8 @@ class SearchService:
                     position = docs_mod.max_outbox_id(session)
                     generation = self.store.rebuild(docs_mod.all_documents(session), position, on_progress)
                 except Exception:
+                    if not empty_on_error:
+                        raise
                     # No tables yet (a fresh install): start with an empty index; the outbox fills it later.
                     log.exception("zoekindex opbouwen uit de database mislukt; een lege index wordt gebruikt")
                     session.rollback()
@@ -381,9 +378,7 @@ class SearchService:
             try:
                 with self.session_factory() as session:
                     labels["thema"] = dict(session.execute(select(Theme.slug, Theme.name)).all())
-                    labels["schooltype"] = dict(
-                        session.execute(select(SchoolType.slug, SchoolType.name)).all()
-                    )
+                    labels["schooltype"] = dict(session.execute(select(SchoolType.slug, SchoolType.name)).all())
                     regions = dict(session.execute(select(Region.slug, Region.name)).all())
                     labels["regio"] = labels["provincie"] = regions
             except Exception:
@@ -432,6 +427,31 @@ class SearchService:
                 outcome.suggestion = self._spelling(parsed, only_unknown=True)[0]
             return outcome
 
+    def _newest(self, searcher, mask: int, offset: int, count: int) -> list[int]:
+        """Documents in ``mask``, newest first: a walk over a per-searcher order of all documents."""
+        key = id(searcher), searcher.reader().generation()
+        if self._order_cache is None or self._order_cache[0] != key:
+            dated = []
+            for sub, base in searcher.leaf_searchers():
+                reader = sub.reader()
+                column = reader.column_reader("updated") if reader.has_column("updated") else None
+                for docnum in range(reader.doc_count_all()):
+                    dated.append((column[docnum] if column is not None else 0, base + docnum))
+            dated.sort(reverse=True)
+            self._order_cache = (key, [d for _v, d in dated])
+        bits = mask.to_bytes((mask.bit_length() + 7) // 8 or 1, "little")
+        size = len(bits) * 8
+        out: list[int] = []
+        seen = 0
+        for docnum in self._order_cache[1]:
+            if docnum < size and bits[docnum >> 3] >> (docnum & 7) & 1:
+                if seen >= offset:
+                    out.append(docnum)
+                    if len(out) >= count:
+                        break
+                seen += 1
+        return out
+
     def _known(self, term: str) -> bool:
         searcher = self._searcher
         return any(searcher.doc_frequency(name, term) > 0 for name in ("title", "summary", "body"))
@@ -448,8 +468,10 @@ class SearchService:
         loosened = False
         q = built.query
 
+        evaluator = MaskEvaluator(searcher, self._mask_cache)
+
         def matched(query) -> int:
-            base = everything if query is None else _bitmask(searcher.docs_for_query(query))
+            base = everything if query is None else evaluator.evaluate(query)
             return base & everything & ~hidden_mask
 
         # Tips are fragments of their example (whose text includes them): listed only when asked for.
@@ -471,33 +493,33 @@ class SearchService:
         pages = math.ceil(total / page_size) if total else 0
         if total:
             page = min(page, pages)
-            run_query = q if q is not None else wq.Every()
-            fq = filters.query()
-            kwargs: dict[str, Any] = {"filter": fq} if fq is not None else {}
-            excluded = hidden_mask | (tips if hide_tips else 0)
-            if excluded:
-                kwargs["mask"] = wq.Term("type", "tip") if excluded == tips else set(_bits(excluded))
-            if sort == "nieuwste" or q is None:
-                kwargs.update(sortedby="updated", reverse=True)
-            results = searcher.search_page(run_query, page, pagelen=page_size, **kwargs)
+            offset = (page - 1) * page_size
             terms: dict[str, set[str]] = {}
             if q is not None:
                 for fieldname, text in q.iter_all_terms():
                     if isinstance(text, bytes):
                         text = text.decode("utf-8")
                     terms.setdefault(fieldname, set()).add(text)
-            for hit in results:
-                hits.append(self._hit_dict(hit, terms))
+            if sort == "nieuwste" or q is None:
+                for docnum in self._newest(searcher, result_mask, offset, page_size):
+                    hits.append(self._hit_dict(searcher.stored_fields(docnum), 0.0, terms))
+            else:
+                fq = filters.query()
+                # Filters constrain but do not score; Whoosh skips through them instead of listing them.
+                ranked = q if fq is None else wq.And([q, wq.ConstantScoreQuery(fq, 0.0)])
+                excluded = hidden_mask | (tips if hide_tips else 0)
+                kwargs: dict[str, Any] = {}
+                if excluded:
+                    kwargs["mask"] = wq.Term("type", "tip") if excluded == tips else set(iter_bits(excluded))
+                results = searcher.search(ranked, limit=offset + page_size, **kwargs)
+                for hit in results[offset : offset + page_size]:
+                    hits.append(self._hit_dict(hit.fields(), hit.score, terms))
 
-        facet_lists = (
-            self._facet_counts(mask, filters, field_masks, tips if hide_tips else 0) if facets else {}
-        )
+        facet_lists = self._facet_counts(mask, filters, field_masks, tips if hide_tips else 0) if facets else {}
         without = {}
         for name in filters.values:
             others = self._filter_mask(filters, field_masks, without=name)
-            without[name] = (
-                shown(mask & others).bit_count() if name != "type" else (mask & others & ~tips).bit_count()
-            )
+            without[name] = shown(mask & others).bit_count() if name != "type" else (mask & others & ~tips).bit_count()
         return Outcome(
             parsed,
             total,
@@ -537,15 +559,12 @@ class SearchService:
                 count = (base & value_mask).bit_count()
                 if count or value in chosen:
                     label = labels.get(name, {}).get(value, value)
-                    entries.append(
-                        {"value": value, "label": label, "count": count, "selected": value in chosen}
-                    )
+                    entries.append({"value": value, "label": label, "count": count, "selected": value in chosen})
             entries.sort(key=lambda e: (-e["count"], fold(e["label"])))
             out[name] = entries
         return out
 
-    def _hit_dict(self, hit, terms: dict[str, set[str]] | None) -> dict:
-        stored = hit.fields()
+    def _hit_dict(self, stored: dict, score: float | None, terms: dict[str, set[str]] | None) -> dict:
         data = json.loads(stored.get("data") or "{}")
         highlights: list[str] = []
         if terms:
@@ -569,14 +588,12 @@ class SearchService:
             "province": data.get("province", ""),
             "region": data.get("region", ""),
             "themes": data.get("themes", []),
-            "score": round(float(hit.score or 0.0), 4),
+            "score": round(float(score or 0.0), 4),
             "highlights": highlights,
             "updated": updated.isoformat() if isinstance(updated, dt.datetime) else None,
         }
 
-    def _spelling(
-        self, parsed: ParsedQuery, only_unknown: bool = False
-    ) -> tuple[str | None, ParsedQuery | None]:
+    def _spelling(self, parsed: ParsedQuery, only_unknown: bool = False) -> tuple[str | None, ParsedQuery | None]:
         """ "Bedoelde u": the query with unknown words replaced by the closest indexed word."""
         searcher = self._searcher
         candidates = spelling_candidates(parsed)
@@ -604,9 +621,7 @@ class SearchService:
             return None, None
         pieces = []
         for clause, text in zip(parsed.clauses, texts, strict=True):
-            piece = (
-                f'"{text}"' if clause.kind == "phrase" else (f"{text}*" if clause.kind == "prefix" else text)
-            )
+            piece = f'"{text}"' if clause.kind == "phrase" else (f"{text}*" if clause.kind == "prefix" else text)
             if clause.negated:
                 piece = f"-{piece}"
             if clause.or_previous:
@@ -748,10 +763,3 @@ def snippets(text: str, terms: set[str], analyzer, limit: int = 2) -> list[str]:
             continue
         out.append(("… " if start else "") + marked + (" …" if end < len(text) else ""))
     return out
-
-
-def _bits(mask: int):
-    while mask:
-        low = mask & -mask
-        yield low.bit_length() - 1
-        mask ^= low

@@ -1,0 +1,139 @@
+"""Document sets as Python integers (bit n = document n), for totals and facet counts.
+
+Counting every match of a query through Whoosh's matchers costs Python work per matching document, which is
+too slow for broad queries over 100,000 items. Instead we evaluate the query's boolean structure on bitsets:
+one bitset per (segment, field, term), cached per segment, so a refresh after an edit only computes the new
+small segment. AND, OR and NOT are then single big-integer operations, and a count is ``int.bit_count()``.
+Ranking (the top N) still goes through Whoosh's scorer.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from whoosh import query as wq
+
+#: Per-segment bitsets kept (a bitset of a 100k-document segment is 12.5 kB).
+CACHE_ENTRIES = 6000
+#: A prefix expands to at most this many terms.
+MAX_PREFIX_TERMS = 300
+
+
+def bitmask(docnums) -> int:
+    bits = bytearray()
+    for d in docnums:
+        byte = d >> 3
+        if byte >= len(bits):
+            bits.extend(bytes(byte - len(bits) + 1 + 4096))
+        bits[byte] |= 1 << (d & 7)
+    return int.from_bytes(bits, "little")
+
+
+def iter_bits(mask: int):
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+def segment_key(reader) -> tuple[str, int]:
+    segment = reader.segment() if hasattr(reader, "segment") else None
+    return (segment.segment_id() if segment is not None else f"r{id(reader)}", reader.doc_count())
+
+
+class MaskCache:
+    """LRU of per-segment bitsets, shared by all searchers of one service (thread-safe)."""
+
+    def __init__(self, entries: int = CACHE_ENTRIES):
+        self._entries = entries
+        self._data: OrderedDict[tuple, int] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, compute):
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+                return value
+        value = compute()
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self._entries:
+                self._data.popitem(last=False)
+        return value
+
+
+class MaskEvaluator:
+    """Evaluates a Whoosh query to a global bitset for one searcher."""
+
+    def __init__(self, searcher, cache: MaskCache):
+        self.leaves = [(sub, sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
+        self.cache = cache
+        self._memo: dict[tuple, int] = {}
+
+    def everything(self) -> int:
+        return self._leafwise(("all",), lambda sub, reader: bitmask(reader.all_doc_ids()))
+
+    def _leafwise(self, key: tuple, compute) -> int:
+        if key in self._memo:
+            return self._memo[key]
+        total = 0
+        for sub, reader, offset in self.leaves:
+            local = self.cache.get((segment_key(reader), *key), lambda s=sub, r=reader: compute(s, r))
+            total |= local << offset
+        self._memo[key] = total
+        return total
+
+    def term(self, fieldname: str, text) -> int:
+        def compute(_sub, reader):
+            try:
+                return bitmask(reader.postings(fieldname, text).all_ids())
+            except Exception:  # term or field not in this segment
+                return 0
+
+        return self._leafwise(("t", fieldname, text), compute)
+
+    def evaluate(self, q) -> int:
+        if isinstance(q, wq.Term):
+            return self.term(q.fieldname, q.text)
+        if isinstance(q, wq.Every):
+            return self.everything()
+        if isinstance(q, wq.And):
+            result = -1
+            for sub in q.subqueries:
+                result &= self.evaluate(sub)
+                if not result:
+                    return 0
+            return 0 if result == -1 else result
+        if isinstance(q, wq.Or):
+            result = 0
+            for sub in q.subqueries:
+                result |= self.evaluate(sub)
+            return result
+        if isinstance(q, wq.AndNot):
+            return self.evaluate(q.a) & ~self.evaluate(q.b)
+        if isinstance(q, wq.Prefix):
+
+            def compute(_sub, reader, q=q):
+                mask = 0
+                for n, term in enumerate(reader.expand_prefix(q.fieldname, q.text)):
+                    if n >= MAX_PREFIX_TERMS:
+                        break
+                    mask |= bitmask(reader.postings(q.fieldname, term).all_ids())
+                return mask
+
+            return self._leafwise(("p", q.fieldname, q.text), compute)
+        if isinstance(q, wq.Phrase):
+            candidates = -1
+            for word in q.words:
+                candidates &= self.term(q.fieldname, word)
+            if not candidates or candidates == -1:
+                return 0
+
+            def compute(sub, _reader, q=q):
+                return bitmask(q.docs(sub))
+
+            return candidates & self._leafwise(("ph", q.fieldname, tuple(q.words), q.slop), compute)
+        # Anything else: let Whoosh enumerate the documents.
+        return self._leafwise(("q", repr(q)), lambda sub, _reader: bitmask(q.docs(sub)))
