@@ -60,11 +60,21 @@ def fill_complete(form: webtest.Form, title: str = "Samen sterk in Zwolle", **ex
 
 
 def select_checkbox(form: webtest.Form, name: str, value: str) -> None:
-    for field in form.fields.get(name, []):
+    """Deform names choice checkboxes 'checkbox' inside a __start__/__end__ group; find ours by value."""
+    for field in form.fields.get("checkbox", []):
         if getattr(field, "_value", None) == value:
             field.checked = True
             return
     raise AssertionError(f"no checkbox {name}={value}")
+
+
+def set_visibility(form: webtest.Form, index: int, value: str) -> None:
+    """The n-th contact's public/private radio group (Deform names radio groups by their widget id)."""
+    radios = []
+    for name, field in form.field_order:
+        if type(field).__name__ == "Radio" and name not in radios:
+            radios.append(name)
+    form[radios[index]] = value
 
 
 def set_indexed(form: webtest.Form, name: str, index: int, value) -> None:
@@ -84,3 +94,9 @@ def item_id(response) -> int:
     match = re.search(r"/bijdragen/(\d+)", response.location or response.request.url)
     assert match, response.location
     return int(match.group(1))
+
+
+def mail_text(message) -> str:
+    if message.is_multipart():
+        return "\n".join(mail_text(part) for part in message.get_payload())
+    return message.get_payload(decode=True).decode(message.get_content_charset() or "utf-8")
