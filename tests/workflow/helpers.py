@@ -22,7 +22,7 @@ def add_user(site, email: str, role: str, password: str = PASSWORD, name: str | 
 
 def login(app: webtest.TestApp, email: str, password: str = PASSWORD, status: int = 303) -> webtest.TestResponse:
     page = app.get("/inloggen")
-    form = page.forms[[k for k, f in page.forms.items() if f.action == "/inloggen"][0]]
+    form = page.forms[next(k for k, f in page.forms.items() if f.action == "/inloggen")]
     form["email"], form["password"] = email, password
     return form.submit(status=status)
 
@@ -83,7 +83,7 @@ def set_indexed(form: webtest.Form, name: str, index: int, value) -> None:
 
 def messages(site) -> list:
     box = mailbox.Maildir(Path(site.settings["portal.maildir"]), create=False)
-    return [box[key] for key in box.keys()]
+    return list(box.values())
 
 
 def mail_to(site, address: str) -> list:
