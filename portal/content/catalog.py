@@ -7,11 +7,13 @@ and the counts of a facet are computed with every filter except its own, so each
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
+from portal.content.files import MAX_SLUG, SLUG_RE
 from portal.content.models import (
     Article,
     PracticeExample,
@@ -112,10 +114,10 @@ def parse_int(params: Mapping, name: str, default: int, minimum: int = 1, maximu
     raw = params.get(name)
     if raw in (None, ""):
         return default
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise InvalidQuery(f"'{name}' moet een geheel getal zijn.") from None
+    # only ASCII digits: int() would also take "९" or "1_000"
+    if not isinstance(raw, str) or not re.fullmatch(r"[0-9]{1,9}", raw.strip()):
+        raise InvalidQuery(f"'{name}' moet een geheel getal zijn.")
+    value = int(raw)
     if value < minimum or (maximum is not None and value > maximum):
         bound = f"tussen {minimum} en {maximum}" if maximum is not None else f"minstens {minimum}"
         raise InvalidQuery(f"'{name}' moet {bound} zijn.")
@@ -161,9 +163,11 @@ def _ordered(query: Select, sort: str) -> Select:
         # NULLS LAST explicitly: SQLite and PostgreSQL disagree on where NULLs go in a DESC sort.
         return query.order_by(PracticeExample.published_at.desc().nulls_last(),
                               PracticeExample.start_year.desc().nulls_last(), PracticeExample.title)
+    # lower(): A-Z for people, the same on every database (a binary collation puts "SJSO" before "School").
     if sort == "plaats":
-        return query.order_by(PracticeExample.place, PracticeExample.title)
-    return query.order_by(PracticeExample.title)
+        return query.order_by(func.lower(PracticeExample.place), func.lower(PracticeExample.title),
+                              PracticeExample.slug)
+    return query.order_by(func.lower(PracticeExample.title), PracticeExample.slug)
 
 
 def facet_counts(dbsession: Session, filters: ExampleFilters) -> dict[str, list[FacetValue]]:
@@ -209,7 +213,14 @@ def example_page(dbsession: Session, filters: ExampleFilters, page: int = 1, per
     return ExamplePage(items, total, page, per_page, facets)
 
 
+def _possible_slug(slug: str) -> bool:
+    """Only well-formed slugs reach the database: a NUL byte in a URL would make PostgreSQL raise, not miss."""
+    return isinstance(slug, str) and len(slug) <= MAX_SLUG and SLUG_RE.match(slug) is not None
+
+
 def get_published_example(dbsession: Session, slug: str) -> PracticeExample | None:
+    if not _possible_slug(slug):
+        return None
     return dbsession.scalar(published_examples().where(PracticeExample.slug == slug))
 
 
@@ -223,22 +234,27 @@ def featured_examples(dbsession: Session, limit: int = 6) -> list[PracticeExampl
 
 
 def published_articles(dbsession: Session, theme: Theme | None = None) -> list[Article]:
-    query = select(Article).where(Article.status == Status.PUBLISHED).order_by(Article.title)
+    query = select(Article).where(Article.status == Status.PUBLISHED).order_by(func.lower(Article.title))
     if theme is not None:
         query = query.where(Article.themes.contains(theme))
     return list(dbsession.scalars(query))
 
 
 def get_published_article(dbsession: Session, slug: str) -> Article | None:
+    if not _possible_slug(slug):
+        return None
     return dbsession.scalar(select(Article).where(Article.slug == slug, Article.status == Status.PUBLISHED))
 
 
 def published_sources(dbsession: Session) -> list[Source]:
     return list(dbsession.scalars(
-        select(Source).where(Source.status == Status.PUBLISHED).order_by(Source.year.desc(), Source.title)))
+        select(Source).where(Source.status == Status.PUBLISHED)
+        .order_by(Source.year.desc().nulls_last(), func.lower(Source.title))))
 
 
 def get_published_source(dbsession: Session, slug: str) -> Source | None:
+    if not _possible_slug(slug):
+        return None
     return dbsession.scalar(select(Source).where(Source.slug == slug, Source.status == Status.PUBLISHED))
 
 
@@ -286,6 +302,8 @@ def region_tree(dbsession: Session) -> list[dict]:
 
 
 def get_region(dbsession: Session, slug: str) -> Region | None:
+    if not _possible_slug(slug):
+        return None
     return dbsession.scalar(select(Region).where(Region.slug == slug))
 
 
@@ -306,6 +324,8 @@ def subregions(dbsession: Session, region: Region) -> Sequence[Region]:
 
 
 def get_theme(dbsession: Session, slug: str) -> Theme | None:
+    if not _possible_slug(slug):
+        return None
     return dbsession.scalar(select(Theme).where(Theme.slug == slug))
 
 

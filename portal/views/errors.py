@@ -22,8 +22,14 @@ MESSAGES = {
 }
 
 
+def raw_path(request) -> str:
+    """The path as sent (WSGI latin-1), safe to use even when it is not valid UTF-8 (request.path would raise)."""
+    environ = request.environ
+    return environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+
+
 def is_api(request) -> bool:
-    return request.path.startswith("/api/")
+    return raw_path(request).startswith("/api/")
 
 
 def error_response(request, status: int, detail: str | None = None):
@@ -54,6 +60,12 @@ def invalid_query(exc, request):
     return error_response(request, 400, str(exc))
 
 
+@exception_view_config(UnicodeDecodeError)
+def undecodable(exc, request):
+    """A path or query string that is not valid UTF-8 (WebOb and Pyramid raise UnicodeDecodeError): a 400."""
+    return error_response(request, 400, "Het adres bevat tekens die geen geldige UTF-8 zijn.")
+
+
 @exception_view_config(HTTPException)
 def http_exception(exc, request):
     if exc.code < 400:  # redirects and the like pass through untouched
@@ -64,7 +76,7 @@ def http_exception(exc, request):
 
 @exception_view_config(Exception)
 def server_error(exc, request):
-    log.exception("Onverwachte fout bij %s %s", request.method, request.path_qs)
+    log.exception("Onverwachte fout bij %s %r", request.method, raw_path(request))
     return error_response(request, 500)
 
 
