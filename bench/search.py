@@ -102,8 +102,43 @@ class Corpus:
 
     def __init__(self, seed: int = 42):
         self.rng = random.Random(seed)
-        weights = [1 / (rank + 1) ** 0.9 for rank in range(len(WORDS))]
-        self.words, self.weights = WORDS, weights
+        # Domain words spread over the ranks of a larger vocabulary of Dutch-looking filler words, so that a
+        # common domain word occurs in a realistic share of the documents (not in every one of them).
+        filler_rng = random.Random(7)
+        syllables = [
+            "ver",
+            "be",
+            "ont",
+            "ge",
+            "zaam",
+            "heid",
+            "ing",
+            "lijk",
+            "werk",
+            "stel",
+            "gang",
+            "raad",
+            "plan",
+            "hand",
+            "kom",
+            "slag",
+            "wijk",
+            "deel",
+            "vak",
+            "blik",
+            "kracht",
+            "stand",
+            "taal",
+        ]
+        fillers = sorted({"".join(filler_rng.sample(syllables, filler_rng.randint(2, 3))) for _ in range(4000)})
+        filler_rng.shuffle(fillers)
+        vocabulary = []
+        domain = iter(WORDS)
+        for rank in range(len(fillers) + len(WORDS)):
+            word = next(domain, None) if rank % 6 == 3 else None
+            vocabulary.append(word or fillers.pop())
+        weights = [1 / (rank + 1) ** 1.0 for rank in range(len(vocabulary))]
+        self.words, self.weights = vocabulary, weights
 
     def text(self, n: int) -> str:
         words = self.rng.choices(self.words, self.weights, k=n)

@@ -36,7 +36,9 @@ CURRENT = "CURRENT"
 LEXICON = "lexicon.txt"
 POSITION = "outbox.pos"
 #: Documents read before indexing starts, to build the compound lexicon from the corpus.
-LEXICON_SAMPLE = 5_000
+LEXICON_SAMPLE = 2_000
+#: Processes analysing documents during a large rebuild.
+WRITER_PROCS = max(1, min(4, os.cpu_count() or 1))
 
 
 class IndexUnavailable(Exception):
@@ -105,7 +107,9 @@ class IndexStore:
             lexicon = build_lexicon(f"{d.get('title', '')} {d.get('summary', '')} {d.get('body', '')}" for d in sample)
             lexicon.save(tmp_path / LEXICON)
             ix = windex.create_in(str(tmp_path), build_schema(lexicon))
-            writer = ix.writer(limitmb=256)
+            # Large corpora are analysed by several processes (Whoosh's MpWriter; each builds a segment).
+            procs = WRITER_PROCS if len(sample) >= LEXICON_SAMPLE else 1
+            writer = ix.writer(limitmb=128, procs=procs, multisegment=procs > 1)
             count = 0
             try:
                 for doc in _chain(sample, docs):
@@ -116,7 +120,7 @@ class IndexStore:
             except BaseException:
                 writer.cancel()
                 raise
-            writer.commit(optimize=True)
+            writer.commit(optimize=procs == 1)
             _atomic_write(tmp_path / POSITION, f"{position}\n")
             os.replace(tmp_path, self.root / name)
         except BaseException:

@@ -140,10 +140,8 @@ def _word_query(word: str, lexicon: Lexicon | None, known=None) -> wq.Query:
 
 def _prefix_query(text: str) -> wq.Query:
     base = "".join(p for p in re.split(r"['’\-]", fold(text)) if p)
-    return wq.Or(
-        [wq.Prefix(name, base, boost=weight) for name, weight in FIELD_WEIGHTS.items()]
-        + [wq.Prefix(name, stem(base), boost=weight) for name, weight in FIELD_WEIGHTS.items()]
-    )
+    options = {base, stem(base)}
+    return wq.Or([wq.Prefix(name, o, boost=w) for name, w in FIELD_WEIGHTS.items() for o in sorted(options)])
 
 
 @dataclass

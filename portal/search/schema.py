@@ -6,18 +6,13 @@ from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from portal.search.analysis import Lexicon, dutch_analyzer, folding_analyzer
 
-#: Field weights: a match in the title counts most, then summary/themes/place, then the body.
-FIELD_WEIGHTS: dict[str, float] = {
-    "title": 6.0,
-    "place": 3.0,
-    "themes": 3.0,
-    "summary": 2.0,
-    "meta": 1.5,
-    "body": 1.0,
-}
+#: Field weights at query time. "all" holds every text of an item, with title, summary, place and themes
+#: written into it more than once (ALL_REPEAT): one posting list per word keeps ranking fast at 100,000
+#: items, and the repetition plus the separate title field give title > summary/themes/place > body.
+FIELD_WEIGHTS: dict[str, float] = {"title": 3.0, "all": 1.0}
+ALL_REPEAT = {"title": 2, "place": 2, "themes": 2, "summary": 2, "meta": 1, "body": 1}
 TEXT_FIELDS = tuple(FIELD_WEIGHTS)
-#: Phrases are checked where word order carries meaning (positions are costly to verify everywhere).
-PHRASE_FIELDS = ("title", "summary", "body")
+PHRASE_FIELDS = TEXT_FIELDS
 #: Fields highlighted in result snippets, in order of preference.
 HIGHLIGHT_FIELDS = ("summary", "body")
 #: Facet fields as named in the URL (and the JSON "facets" object).
@@ -34,14 +29,11 @@ def build_schema(lexicon: Lexicon | None = None) -> Schema:
         parent=ID(),
         type=ID(stored=True),
         title=TEXT(analyzer=text, stored=True),
-        summary=TEXT(analyzer=text, stored=True),
-        #: Place, gemeente, jeugdregio and provincie names with their aliases.
-        place=TEXT(analyzer=text),
-        #: Theme and school type names.
-        themes=TEXT(analyzer=text),
-        #: Target group, partners, financing line, kind of article, publisher.
-        meta=TEXT(analyzer=text),
-        body=TEXT(analyzer=text, stored=True),
+        #: Everything searchable: title, summary, place/region names and aliases, theme and school type names,
+        #: target group, partners, financing, body (see ALL_REPEAT).
+        all=TEXT(analyzer=text),
+        summary=STORED(),
+        body=STORED(),
         #: Unstemmed words of all text: the dictionary for "Bedoelde u".
         spell=TEXT(analyzer=folding_analyzer(), phrase=False),
         #: Unstemmed title words: autocomplete.
@@ -59,10 +51,28 @@ def build_schema(lexicon: Lexicon | None = None) -> Schema:
 
 
 def with_derived_fields(doc: dict) -> dict:
-    """Fill the fields computed from others: the spelling dictionary and the autocomplete words."""
+    """Index fields computed from the document's texts: "all", the spelling dictionary, autocomplete words."""
+    texts = {name: str(doc.pop(name, "") or "") for name in ("place", "themes", "meta")}
+    if "all" not in doc:
+        parts = []
+        for name, times in ALL_REPEAT.items():
+            text = texts.get(name) if name in texts else str(doc.get(name) or "")
+            parts.extend([text] * times if text else [])
+        doc = {**doc, "all": "\n".join(parts)}
+    doc = {**doc, **{f"_{k}": v for k, v in texts.items()}}
     if "spell" not in doc:
         # Titles, summaries and places: the distinctive words people mistype (names, projects, places).
-        doc = {**doc, "spell": " ".join(str(doc.get(n) or "") for n in ("title", "summary", "place", "themes"))}
+        doc = {
+            **doc,
+            "spell": " ".join(
+                [
+                    str(doc.get("title") or ""),
+                    str(doc.get("summary") or ""),
+                    doc.get("_place", ""),
+                    doc.get("_themes", ""),
+                ]
+            ),
+        }
     if "ac" not in doc:
         doc = {**doc, "ac": doc.get("title", "")}
-    return doc
+    return {k: v for k, v in doc.items() if not k.startswith("_") or k == "_boost"}

@@ -454,7 +454,7 @@ class SearchService:
 
     def _known(self, term: str) -> bool:
         searcher = self._searcher
-        return any(searcher.doc_frequency(name, term) > 0 for name in ("title", "summary", "body"))
+        return searcher.doc_frequency("all", term) > 0
 
     def _run(self, parsed, built: BuiltQuery, filters: Filters, page, sort, page_size, facets) -> Outcome:
         searcher = self._searcher
@@ -568,12 +568,11 @@ class SearchService:
         data = json.loads(stored.get("data") or "{}")
         highlights: list[str] = []
         if terms:
-            schema = self._searcher.schema
+            analyzer = self._searcher.schema["all"].analyzer
+            wanted = terms.get("all", set()) | terms.get("title", set())
             for name in HIGHLIGHT_FIELDS:
-                if stored.get(name) and terms.get(name):
-                    highlights.extend(
-                        snippets(stored[name], terms[name], schema[name].analyzer, limit=2 - len(highlights))
-                    )
+                if stored.get(name) and wanted:
+                    highlights.extend(snippets(stored[name], wanted, analyzer, limit=2 - len(highlights)))
                 if len(highlights) >= 2:
                     break
         updated = stored.get("updated")
@@ -603,9 +602,7 @@ class SearchService:
         replaced = False
         texts = [c.text for c in parsed.clauses]
         for n, word in candidates:
-            if searcher.doc_frequency("spell", word) > 0 or any(
-                searcher.doc_frequency(name, stem(word)) > 0 for name in ("title", "summary", "body", "place")
-            ):
+            if searcher.doc_frequency("spell", word) > 0 or searcher.doc_frequency("all", stem(word)) > 0:
                 continue
             best = None
             for maxdist in (1, 2):
@@ -671,6 +668,23 @@ class SearchService:
                     )
         return out[:limit]
 
+    def _key_terms(self, searcher, stored: dict, count: int = 15) -> list[tuple[str, float]]:
+        """The terms that characterise a document: frequent in it, rare in the collection (tf * idf)."""
+        analyzer = searcher.schema["all"].analyzer
+        text = " ".join(str(stored.get(n) or "") for n in ("title", "title", "summary", "body"))
+        freq: dict[str, int] = {}
+        for token in analyzer(text):
+            if len(token.text) > 2 and not token.text.isdigit():
+                freq[token.text] = freq.get(token.text, 0) + 1
+        total = max(1, searcher.doc_count())
+        scored = []
+        for term, tf in freq.items():
+            df = searcher.doc_frequency("all", term)
+            if 0 < df < total * 0.5:
+                scored.append((term, (1 + math.log(tf)) * math.log(total / df)))
+        scored.sort(key=lambda kv: -kv[1])
+        return scored[:count]
+
     def related(self, slug: str, limit: int = 5) -> list[dict]:
         """More like this for a practice example: similar examples, those from other regions first."""
         with self._lock:
@@ -684,11 +698,9 @@ class SearchService:
             stored = searcher.stored_fields(docnum)
             own_regions = {r for r in (stored.get("regio") or "").split(",") if r}
             own_themes = [t for t in (stored.get("thema") or "").split(",") if t]
-            subqueries: list[wq.Query] = []
-            for fieldname, weight in (("body", 1.0), ("title", 2.0), ("summary", 1.5)):
-                for term, score in searcher.key_terms([docnum], fieldname, numterms=12):
-                    subqueries.append(wq.Term("body", term, boost=weight * score))
-                    subqueries.append(wq.Term("summary", term, boost=weight * score))
+            subqueries: list[wq.Query] = [
+                wq.Term("all", term, boost=weight) for term, weight in self._key_terms(searcher, stored)
+            ]
             subqueries.extend(wq.Term("thema", t, boost=3.0) for t in own_themes)
             if not subqueries:
                 return []
