@@ -134,9 +134,9 @@ def process_form(request, state: wf.ItemState | None, editor: bool = False):
     if "meer" in request.POST:
         with contextlib.suppress(deform.ValidationFailure):  # only the typed values are needed here
             form.validate(controls)
-        form.error = None
-        for child in form.children:
-            _clear_errors(child)
+        typed = form.cstruct
+        form = forms.make_form(request, form_action(request, state, editor))  # fresh: no errors, new rows
+        form.cstruct = typed
         forms.pad_cstruct(form, 3)
         _set_hidden(form, request, version, token)
         return render_form(request, form, state=state, editor=editor,
@@ -188,12 +188,6 @@ def process_form(request, state: wf.ItemState | None, editor: bool = False):
         return HTTPSeeOther(location=target)
     request.session.flash("Opgeslagen." if saved else "Er was niets gewijzigd.")
     return HTTPSeeOther(location=form_action(request, state, editor))
-
-
-def _clear_errors(field) -> None:
-    field.error = None
-    for child in field.children:
-        _clear_errors(child)
 
 
 def notify_editors(request, state: wf.ItemState) -> None:

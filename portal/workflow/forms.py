@@ -234,20 +234,16 @@ def snapshot_to_appstruct(data: dict[str, Any], extra_rows: int = EMPTY_ROWS) ->
 
 
 def pad_cstruct(form: deform.Form, extra: int) -> None:
-    """Add ``extra`` empty tip and contact rows to a submitted (possibly invalid) form before re-rendering."""
+    """Add ``extra`` empty tip and contact rows to the typed values before re-rendering."""
     cstruct = form.cstruct
     if not isinstance(cstruct, dict):
         return
-    for name in ("tips", "contacts"):
-        items = [i for i in (cstruct.get(name) or []) if i not in ("", colander.null)]
-        if name == "contacts":
-            items = [i for i in items if not isinstance(i, dict)
-                     or any((i.get(k) or "") for k in ("name", "role", "organisation", "email"))]
-            blank = {"name": "", "role": "", "organisation": "", "email": "", "visibility": "redactie",
+    blank_contact = {"name": "", "role": "", "organisation": "", "email": "", "visibility": "redactie",
                      "consent": "false"}
-            cstruct[name] = items + [dict(blank) for _ in range(extra)]
-        else:
-            cstruct[name] = items + [""] * extra
+    tips = ["" if t is colander.null else t for t in (cstruct.get("tips") or [])]
+    contacts = [c for c in (cstruct.get("contacts") or []) if isinstance(c, dict)]
+    cstruct["tips"] = (tips + [""] * extra)[: MAX_TIPS + EMPTY_ROWS + 3]
+    cstruct["contacts"] = (contacts + [dict(blank_contact) for _ in range(extra)])[: MAX_CONTACTS + EMPTY_ROWS + 3]
     form.cstruct = cstruct
 
 

@@ -13,7 +13,7 @@ import dataclasses
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from portal.accounts.models import Role, User
 from portal.content.files import EMAIL_RE
@@ -118,9 +118,17 @@ class ItemState:
         return f"{label} (wijziging van een gepubliceerd voorbeeld)" if self.has_copy else label
 
     def data(self) -> dict[str, Any]:
-        """The text being worked on: the working copy if there is one, else the row itself."""
+        """The text being worked on: the working copy, else the latest revision of an unpublished item (it keeps
+        what the row cannot, such as a contact marked public without consent yet), else the row itself."""
         if self.has_copy:
             return normalised(self.workflow.copy_data or {})
+        session = object_session(self.example)
+        if self.workflow is not None and self.example.status != Status.PUBLISHED and session is not None:
+            revision = session.scalar(select(Revision).where(Revision.example_id == self.example.id,
+                                                             Revision.on_copy.is_(False))
+                                      .order_by(Revision.number.desc()).limit(1))
+            if revision is not None:
+                return normalised(revision.data)
         return snapshot_from_example(self.example)
 
 
