@@ -262,6 +262,28 @@ def test_vocabulary_change_is_loaded(db, content_copy):
         assert s.scalar(select(Theme.name).where(Theme.slug == themes[0]["slug"])) == "Thuiszitters (nieuwe naam)"
 
 
+def test_theme_removed_everywhere(db, content_copy):
+    """A theme that leaves the vocabulary and every file goes, even when a withdrawn example still had it."""
+    gone = "hoogbegaafdheid"
+    users = [p for p in (content_copy / "voorbeelden").glob("*.md") if gone in split(p)[0]["themes"]]
+    users += [p for p in (content_copy / "kennis").glob("*.md") if gone in split(p)[0]["themes"]]
+    assert users
+    withdrawn = users[0]
+    withdrawn.unlink()
+    for path in (content_copy / "kennis").glob("*.md"):
+        edit(path, lambda m: m.update(related=[r for r in m.get("related") or [] if r != withdrawn.stem]))
+    for path in users[1:]:
+        edit(path, lambda m: m.update(themes=[t for t in m["themes"] if t != gone] or ["regie-en-samenwerking"]))
+    _vocab("themas.yaml", lambda d: d.__setitem__(slice(None), [t for t in d if t["slug"] != gone]))(content_copy)
+    report = db.load(content_copy)
+    assert report.withdrawn == [withdrawn.relative_to(content_copy).as_posix()]
+    with db.session() as s:
+        assert s.scalar(select(Theme).where(Theme.slug == gone)) is None
+        for example in s.scalars(select(PracticeExample)):
+            assert gone not in {t.slug for t in example.themes}
+    assert db.load(content_copy).updated == []
+
+
 def test_new_file_is_created(db, content_copy):
     meta, body = split(content_copy / EXAMPLE)
     meta.update(slug="koesterklas-kopie", title="Koesterklas, de kopie")
