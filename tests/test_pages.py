@@ -498,6 +498,19 @@ def test_filter_combination_without_results(testapp):
     assert "Geen voorbeelden gevonden" in html.find("main").get_text()
     for values in facets(html).values():
         assert all(count > 0 for count, _checked in values.values())
+    # both chosen values stay visible and can be removed one at a time, though neither is offered as a facet now
+    chips = {a.get_text(" ", strip=True): dict(parse_qsl(urlsplit(a["href"]).query))
+             for a in html.find("ul", class_="active-filters").find_all("a")}
+    assert len(chips) == 2
+    assert any(label.startswith("Thema: Hoogbegaafd") and query == {"provincie": "limburg"}
+               for label, query in chips.items()), chips
+    assert any(label.startswith("Provincie: Limburg") and query == {"thema": "hoogbegaafdheid"}
+               for label, query in chips.items()), chips
+    # and submitting the filter form keeps them
+    form = html.find("aside", class_="facets").find("form")
+    kept = {(i["name"], i["value"]) for i in form.find_all("input")
+            if i.get("type") == "hidden" or i.has_attr("checked")}
+    assert {("thema", "hoogbegaafdheid"), ("provincie", "limburg")} <= kept
 
 
 def test_repeated_value_counts_once(testapp):

@@ -141,6 +141,17 @@ def vocabulary_slugs(dbsession: Session) -> dict[str, set[str]]:
     }
 
 
+def filter_labels(dbsession: Session, filters: ExampleFilters) -> dict[tuple[str, str], str]:
+    """Display names of the chosen filter values, {(facet, slug): name}."""
+    labels: dict[tuple[str, str], str] = {}
+    for facet, model in (("thema", Theme), ("schooltype", SchoolType), ("regio", Region), ("provincie", Region)):
+        if filters.get(facet):
+            query = select(model.slug, model.name).where(model.slug.in_(filters.get(facet)))
+            for slug, name in dbsession.execute(query):
+                labels[(facet, slug)] = name
+    return labels
+
+
 def _apply_filters(query: Select, filters: ExampleFilters) -> Select:
     if filters.thema:
         query = query.where(PracticeExample.id.in_(

@@ -21,7 +21,10 @@ def example_list(request):
     result = catalog.example_page(request.dbsession, filters, page=page_number, per_page=PER_PAGE, sort=sort)
     if page_number > result.pages:
         raise HTTPNotFound(f"Pagina {page_number} bestaat niet; er zijn {result.pages} pagina's.")
+    labels = catalog.filter_labels(request.dbsession, filters)
     return {
+        # every chosen value, also one that has no results with the other filters (and so is not among the facets)
+        "active_filters": [(facet, value, labels.get((facet, value), value)) for facet, value in filters.as_params()],
         "page": result,
         "filters": filters,
         "sort": sort,
