@@ -10,7 +10,7 @@ from portal.search.analysis import Lexicon, dutch_analyzer, folding_analyzer
 #: written into it more than once (ALL_REPEAT): one posting list per word keeps ranking fast at 100,000
 #: items, and the repetition plus the separate title field give title > summary/themes/place > body.
 FIELD_WEIGHTS: dict[str, float] = {"title": 3.0, "all": 1.0}
-ALL_REPEAT = {"title": 2, "place": 2, "themes": 2, "summary": 2, "meta": 1, "body": 1}
+ALL_REPEAT = {"title": 1, "place": 2, "themes": 2, "summary": 1, "meta": 1, "body": 1}
 TEXT_FIELDS = tuple(FIELD_WEIGHTS)
 PHRASE_FIELDS = TEXT_FIELDS
 #: Fields highlighted in result snippets, in order of preference.

@@ -355,7 +355,10 @@ class SearchService:
             self._follow_swap()
             return
         if not self._searcher.up_to_date():
-            self._searcher = self._searcher.refresh()
+            # A new searcher rather than Searcher.refresh(): refresh() reuses segment readers by segment id
+            # and so misses deletions made in an existing segment (an unpublished item would come back).
+            old, self._searcher = self._searcher, self._generation.index.searcher()
+            old.close()
 
     @property
     def ready(self) -> bool:
