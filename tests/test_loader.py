@@ -284,6 +284,17 @@ def test_theme_removed_everywhere(db, content_copy):
     assert db.load(content_copy).updated == []
 
 
+def test_windows_line_endings_load_the_same(db, content_copy):
+    path = content_copy / EXAMPLE
+    path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    with db.session() as s:
+        before = s.scalar(select(PracticeExample).where(PracticeExample.slug == "koesterklas-nunspeet")).approach
+    assert db.load(content_copy).updated == [EXAMPLE]
+    with db.session() as s:
+        example = s.scalar(select(PracticeExample).where(PracticeExample.slug == "koesterklas-nunspeet"))
+        assert example.approach == before and "\r" not in example.approach
+
+
 def test_new_file_is_created(db, content_copy):
     meta, body = split(content_copy / EXAMPLE)
     meta.update(slug="koesterklas-kopie", title="Koesterklas, de kopie")
