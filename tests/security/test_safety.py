@@ -33,7 +33,8 @@ def test_every_post_without_csrf_token_is_refused_and_changes_nothing(site):
     with site.session() as db:
         example_id = db.scalar(select(PracticeExample.id))
     paths = [*POST_ROUTES, f"/bijdragen/{example_id}", f"/redactie/voorbeelden/{example_id}/besluit",
-             f"/redactie/voorbeelden/{example_id}/bewerken", f"/redactie/voorbeelden/{example_id}/revisies/1/herstellen",
+             f"/redactie/voorbeelden/{example_id}/bewerken",
+             f"/redactie/voorbeelden/{example_id}/revisies/1/herstellen",
              "/beheer/gebruikers/1"]
     for path in paths:
         response = app.post(path, {"title": "x", "version": "0", "action": "publish"}, status=400)
