@@ -23,8 +23,9 @@ from portal.search import documents as docs_mod
 from portal.search import outbox
 from portal.search.analysis import fold, stem
 from portal.search.index import Generation, IndexStore, IndexUnavailable
-from portal.search.masks import MaskCache, MaskEvaluator, bitmask, iter_bits
+from portal.search.masks import MaskCache, MaskEvaluator, bitmask
 from portal.search.query import BuiltQuery, ParsedQuery, build, parse, spelling_candidates
+from portal.search.ranking import Ranker
 from portal.search.schema import FACETS, HIGHLIGHT_FIELDS
 from portal.search.thesaurus import Thesaurus
 
@@ -170,6 +171,7 @@ class SearchService:
         self._searcher = None
         self._facets = FacetIndex()
         self._mask_cache = MaskCache()
+        self._ranker = Ranker(MaskCache())
         self._order_cache: tuple[Any, list[int]] | None = None
         self._facet_cache: tuple[Any, tuple] | None = None
         self._checked = 0.0
@@ -507,16 +509,8 @@ class SearchService:
                 for docnum in self._newest(searcher, result_mask, offset, page_size):
                     hits.append(self._hit_dict(searcher.stored_fields(docnum), 0.0, terms))
             else:
-                fq = filters.query()
-                # Filters constrain but do not score; Whoosh skips through them instead of listing them.
-                ranked = q if fq is None else wq.And([q, wq.ConstantScoreQuery(fq, 0.0)])
-                excluded = hidden_mask | (tips if hide_tips else 0)
-                kwargs: dict[str, Any] = {}
-                if excluded:
-                    kwargs["mask"] = wq.Term("type", "tip") if excluded == tips else set(iter_bits(excluded))
-                results = searcher.search(ranked, limit=offset + page_size, **kwargs)
-                for hit in results[offset : offset + page_size]:
-                    hits.append(self._hit_dict(hit.fields(), hit.score, terms))
+                for docnum, score in self._ranker.top(searcher, q, result_mask, offset + page_size)[offset:]:
+                    hits.append(self._hit_dict(searcher.stored_fields(docnum), score, terms))
 
         facet_lists = self._facet_counts(mask, filters, field_masks, tips if hide_tips else 0) if facets else {}
         without = {}
