@@ -21,24 +21,24 @@ from portal.search.documents import MODEL_TYPES
 
 _PENDING = "search.outbox.pending"
 
-#: Callbacks of live search services: called after a commit with {(doc_type, slug): visible}.
+#: Callbacks of live search services: called after a commit with ({(doc_type, slug): visible}, database url).
 _listeners: list[weakref.WeakMethod] = []
 _listeners_lock = threading.Lock()
 
 
-def add_commit_listener(callback: Callable[[dict[tuple[str, str], bool]], None]) -> None:
+def add_commit_listener(callback: Callable[[dict[tuple[str, str], bool], str | None], None]) -> None:
     with _listeners_lock:
         _listeners.append(weakref.WeakMethod(callback))
 
 
-def _notify(changes: dict[tuple[str, str], bool]) -> None:
+def _notify(changes: dict[tuple[str, str], bool], database: str | None) -> None:
     with _listeners_lock:
         alive = [ref for ref in _listeners if ref() is not None]
         _listeners[:] = alive
     for ref in alive:
         callback = ref()
         if callback is not None:
-            callback(changes)
+            callback(changes, database)
 
 
 def _old_slug(obj) -> str | None:
@@ -84,7 +84,11 @@ def _before_flush(session: Session, _flush_context, _instances) -> None:
 def _after_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending:
-        _notify(pending)
+        try:
+            database = session.get_bind().url.render_as_string(hide_password=True)
+        except Exception:  # an unbound session: let every service look
+            database = None
+        _notify(pending, database)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -265,11 +265,22 @@ class SearchService:
                 log.exception("zoekindex bijwerken mislukt; volgende poging straks")
                 time.sleep(1)
 
-    def _on_commit(self, changes: dict[tuple[str, str], bool]) -> None:
-        hidden = {f"{t}:{s}" for (t, s), visible in changes.items() if not visible}
-        if hidden:
-            with self._lock:
-                self._hidden |= hidden
+    def _database(self) -> str | None:
+        bind = getattr(self.session_factory, "kw", {}).get("bind") if self.session_factory else None
+        return bind.url.render_as_string(hide_password=True) if bind is not None else None
+
+    def _on_commit(self, changes: dict[tuple[str, str], bool], database: str | None = None) -> None:
+        """A transaction committed content changes: hide what was unpublished, wake the writer."""
+        own = self._database()
+        if database is not None and own is not None and database != own:
+            return  # another application's database (several apps in one process, as in tests)
+        with self._lock:
+            for (doc_type, slug), visible in changes.items():
+                key = f"{doc_type}:{slug}"
+                if visible:
+                    self._hidden.discard(key)
+                else:
+                    self._hidden.add(key)
         self._wake.set()
 
     def close(self) -> None:
@@ -361,6 +372,8 @@ class SearchService:
             # and so misses deletions made in an existing segment (an unpublished item would come back).
             old, self._searcher = self._searcher, self._generation.index.searcher()
             old.close()
+            # Items already gone from the index (removed here or by another process) need no hiding.
+            self._hidden = {k for k in self._hidden if self._searcher.document_number(key=k) is not None}
 
     @property
     def ready(self) -> bool:
