@@ -118,7 +118,7 @@ def main(argv=None) -> int:
         if best >= 10:
             total_long += 1
         rel = path.relative_to(args.content)
-        print(f"{str(rel):70} {count:7d}  {best:7d}  {best_seed}")
+        print(f"{rel!s:70} {count:7d}  {best:7d}  {best_seed}")
         for i, length, key in sorted(found):
             text = " ".join(plain[i:i + length])
             print(f"    L{lines[i]} [{key}] {length}w: {text}")
