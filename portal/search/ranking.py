@@ -9,8 +9,8 @@ costs one pass over its terms' postings (a few hundred nanoseconds per posting) 
 
 from __future__ import annotations
 
-import heapq
 from array import array
+from bisect import bisect_left
 
 from whoosh import query as wq
 
@@ -79,30 +79,110 @@ class Ranker:
         # The idf is part of the key: it changes when the collection changes.
         return self.cache.get((segment_key(reader), "imp", fieldname, text, round(idf, 4)), compute)
 
-    def top(self, searcher, q: wq.Query, result_mask: int, count: int) -> list[tuple[int, float]]:
-        """The ``count`` best (docnum, score) of ``result_mask`` for query ``q``, best first."""
-        if count <= 0 or result_mask <= 0:
-            return []
-        allowed = result_mask.to_bytes((result_mask.bit_length() + 7) // 8, "little")
-        size = len(allowed) << 3
-        scores: dict[int, float] = {}
-        get = scores.get
-        terms = scoring_terms(q)
-        averages = {f: searcher.avg_field_length(f, 1.0) for f in {f for f, _t, _b in terms}}
+    def _planes(self, searcher, fieldname: str, text: str, boost: float, averages) -> list[int]:
+        """The term's quantised impact (times boost) as bit planes over the whole index (bit b of each doc)."""
+        planes = [0] * PLANE_BITS
         for sub, offset in searcher.leaf_searchers():
             reader = sub.reader()
+            docs, impacts = self._impacts(searcher, reader, fieldname, text, averages[fieldname])
+            if not docs:
+                continue
+
+            def compute(docs=docs, impacts=impacts):
+                local = [bytearray((docs[-1] >> 3) + 1) for _ in range(PLANE_BITS)]
+                for doc, impact in zip(docs, impacts, strict=True):
+                    level = min(PLANE_MAX, int(impact * boost / QUANTUM + 0.5))
+                    byte, bit = doc >> 3, 1 << (doc & 7)
+                    for b in range(PLANE_BITS):
+                        if level >> b & 1:
+                            local[b][byte] |= bit
+                return [int.from_bytes(p, "little") for p in local]
+
+            idf = round(searcher.idf(fieldname, text), 4)
+            local = self.cache.get((segment_key(reader), "planes", fieldname, text, idf, boost), compute)
+            for b in range(PLANE_BITS):
+                planes[b] |= local[b] << offset
+        return planes
+
+    def top(self, searcher, q: wq.Query, result_mask: int, count: int) -> list[tuple[int, float]]:
+        """The ``count`` best (docnum, score) of ``result_mask`` for query ``q``, best first.
+
+        Scores are first summed on quantised impacts held as bit planes (big-integer additions, a handful of
+        operations whatever the number of matches), which selects the best candidates in a few bitset steps;
+        only those candidates get their exact BM25 score.
+        """
+        if count <= 0 or result_mask <= 0:
+            return []
+        terms = scoring_terms(q)
+        averages = {f: searcher.avg_field_length(f, 1.0) for f in {f for f, _t, _b in terms}}
+        total: list[int] = []
+        for fieldname, text, boost in terms:
+            total = _add_planes(total, self._planes(searcher, fieldname, text, boost, averages))
+        candidates = _select(total, result_mask, count)
+        scored = []
+        for doc in candidates:
+            scored.append((doc, self._exact(searcher, doc, terms, averages)))
+        scored.sort(key=lambda kv: (-kv[1], kv[0]))
+        return scored[:count]
+
+    def _exact(self, searcher, doc: int, terms, averages) -> float:
+        score = 0.0
+        for sub, offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            local = doc - offset
+            if not 0 <= local < reader.doc_count_all():
+                continue
             for fieldname, text, boost in terms:
                 docs, impacts = self._impacts(searcher, reader, fieldname, text, averages[fieldname])
-                for doc, impact in zip(docs, impacts, strict=True):
-                    doc += offset
-                    if doc < size and allowed[doc >> 3] >> (doc & 7) & 1:
-                        scores[doc] = get(doc, 0.0) + impact * boost
-        best = heapq.nlargest(count, scores.items(), key=lambda kv: (kv[1], -kv[0]))
-        if len(best) < count:
-            # Results that no scoring term explains (prefixes): after the scored ones, in index order.
-            for doc in iter_bits(result_mask):
-                if doc not in scores:
-                    best.append((doc, 0.0))
-                    if len(best) >= count:
-                        break
-        return best
+                at = bisect_left(docs, local)
+                if at < len(docs) and docs[at] == local:
+                    score += impacts[at] * boost
+            break
+        return score
+
+
+#: Impacts are quantised to PLANE_BITS bits in steps of QUANTUM (BM25 impacts stay below ~30 * boost).
+PLANE_BITS = 8
+PLANE_MAX = (1 << PLANE_BITS) - 1
+QUANTUM = 0.35
+
+
+def _add_planes(a: list[int], b: list[int]) -> list[int]:
+    """Bit-sliced addition of two numbers per document (ripple carry over the planes)."""
+    out = []
+    carry = 0
+    for i in range(max(len(a), len(b))):
+        x = a[i] if i < len(a) else 0
+        y = b[i] if i < len(b) else 0
+        out.append(x ^ y ^ carry)
+        carry = (x & y) | (carry & (x ^ y))
+    if carry:
+        out.append(carry)
+    return out
+
+
+def _select(planes: list[int], mask: int, count: int, slack: int = 2) -> list[int]:
+    """Documents of ``mask`` with the highest plane sums: at least ``count``, plus ties (up to a limit)."""
+    chosen = 0
+    remaining = mask
+    need = count
+    for plane in reversed(planes):
+        if need <= 0:
+            break
+        hit = remaining & plane
+        n = hit.bit_count()
+        if n >= need:
+            remaining = hit
+        else:
+            chosen |= hit
+            need -= n
+            remaining &= ~plane
+    out = list(iter_bits(chosen))
+    if need > 0:
+        limit = need * slack + 20
+        for doc in iter_bits(remaining):
+            out.append(doc)
+            limit -= 1
+            if limit <= 0:
+                break
+    return out
