@@ -62,6 +62,11 @@ class DatabaseFactory:
             self.drop_all()
             raise
         engine.dispose()
+        # Build the search index once for the template; every site starts from a copy of it (the index is derived
+        # from the database, and each database copy equals the template), instead of rebuilding it per test.
+        indexer = Site(self.template_url, tmp_root / "template_site")
+        indexer.close()
+        self.index_template = indexer.workdir / "index"
 
     def _admin_engine(self):
         return create_engine(PG_URL, isolation_level="AUTOCOMMIT", future=True)
@@ -132,8 +137,10 @@ def base_settings(db_url: str, workdir: Path) -> dict:
 class Site:
     """One running portal: the WSGI app, its settings and a way to read/write its database directly."""
 
-    def __init__(self, db_url: str, workdir: Path, **overrides):
+    def __init__(self, db_url: str, workdir: Path, index_template: Path | None = None, **overrides):
         workdir.mkdir(parents=True, exist_ok=True)
+        if index_template is not None and "search.index_dir" not in overrides:
+            shutil.copytree(index_template, workdir / "index")
         self.db_url = db_url
         self.workdir = workdir
         self.settings = {**base_settings(db_url, workdir), **overrides}
@@ -162,7 +169,7 @@ class Site:
 @pytest.fixture(scope="session")
 def shared_site(database_factory, tmp_path_factory) -> Iterator[Site]:
     """A site for tests that only read: built once per run."""
-    site = Site(database_factory.copy(), tmp_path_factory.mktemp("shared_site"))
+    site = Site(database_factory.copy(), tmp_path_factory.mktemp("shared_site"), database_factory.index_template)
     yield site
     site.close()
 
@@ -177,7 +184,7 @@ def testapp(shared_site) -> webtest.TestApp:
 def site(database_factory, tmp_path) -> Iterator[Site]:
     """A site with its own database copy and index, for tests that write."""
     url = database_factory.copy()
-    site = Site(url, tmp_path / "site")
+    site = Site(url, tmp_path / "site", database_factory.index_template)
     yield site
     site.close()
     database_factory.drop(url)
@@ -190,7 +197,7 @@ def site_factory(database_factory, tmp_path):
 
     def make(**overrides) -> Site:
         url = database_factory.copy()
-        site = Site(url, tmp_path / f"site{len(made)}", **overrides)
+        site = Site(url, tmp_path / f"site{len(made)}", database_factory.index_template, **overrides)
         made.append(site)
         return site
 
