@@ -43,9 +43,11 @@ def iter_bits(mask: int):
                     yield base + bit
 
 
-def segment_key(reader) -> tuple[str, int]:
+def segment_key(reader) -> str:
+    """Identity of a segment's postings. Deletions do not change it: callers intersect with ``everything``
+    (the live documents), so an edit (a deletion in a big segment plus a new small one) keeps the caches."""
     segment = reader.segment() if hasattr(reader, "segment") else None
-    return (segment.segment_id() if segment is not None else f"r{id(reader)}", reader.doc_count())
+    return segment.segment_id() if segment is not None else f"r{id(reader)}"
 
 
 class MaskCache:
@@ -79,7 +81,14 @@ class MaskEvaluator:
         self._memo: dict[tuple, int] = {}
 
     def everything(self) -> int:
-        return self._leafwise(("all",), lambda sub, reader: bitmask(reader.all_doc_ids()))
+        """The live (not deleted) documents."""
+        if ("all",) not in self._memo:
+            total = 0
+            for _sub, reader, offset in self.leaves:
+                key = (segment_key(reader), "live", reader.doc_count())
+                total |= self.cache.get(key, lambda r=reader: bitmask(r.all_doc_ids())) << offset
+            self._memo[("all",)] = total
+        return self._memo[("all",)]
 
     def _leafwise(self, key: tuple, compute) -> int:
         if key in self._memo:

@@ -57,7 +57,9 @@ class Ranker:
         return self.cache.get((segment_key(reader), "len", fieldname), compute)
 
     def _impacts(self, searcher, reader, fieldname: str, text: str, avg: float) -> tuple[array, array]:
-        idf = searcher.idf(fieldname, text)
+        # Rounded, so one edit (which changes the collection size a little) does not invalidate the cache.
+        idf = round(searcher.idf(fieldname, text), 2)
+        avg = round(avg or 1.0, 0) or 1.0
 
         def compute():
             docs, impacts = array("i"), array("f")
@@ -77,7 +79,7 @@ class Ranker:
             return docs, impacts
 
         # The idf is part of the key: it changes when the collection changes.
-        return self.cache.get((segment_key(reader), "imp", fieldname, text, round(idf, 4)), compute)
+        return self.cache.get((segment_key(reader), "imp", fieldname, text, idf, avg), compute)
 
     def _planes(self, searcher, fieldname: str, text: str, boost: float, averages) -> list[int]:
         """The term's quantised impact (times boost) as bit planes over the whole index (bit b of each doc)."""
@@ -98,8 +100,9 @@ class Ranker:
                             local[b][byte] |= bit
                 return [int.from_bytes(p, "little") for p in local]
 
-            idf = round(searcher.idf(fieldname, text), 4)
-            local = self.cache.get((segment_key(reader), "planes", fieldname, text, idf, boost), compute)
+            idf = round(searcher.idf(fieldname, text), 2)
+            avg = round(averages[fieldname] or 1.0, 0)
+            local = self.cache.get((segment_key(reader), "planes", fieldname, text, idf, avg, boost), compute)
             for b in range(PLANE_BITS):
                 planes[b] |= local[b] << offset
         return planes

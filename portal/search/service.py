@@ -23,7 +23,7 @@ from portal.search import documents as docs_mod
 from portal.search import outbox
 from portal.search.analysis import fold, stem
 from portal.search.index import Generation, IndexStore, IndexUnavailable
-from portal.search.masks import MaskCache, MaskEvaluator, bitmask
+from portal.search.masks import MaskCache, MaskEvaluator, bitmask, segment_key
 from portal.search.query import BuiltQuery, ParsedQuery, build, parse, spelling_candidates
 from portal.search.ranking import Ranker
 from portal.search.schema import FACETS, HIGHLIGHT_FIELDS
@@ -111,13 +111,13 @@ class FacetIndex:
         live_keys = set()
         for sub, offset in searcher.leaf_searchers():
             reader = sub.reader()
-            segment = reader.segment() if hasattr(reader, "segment") else None
-            key = (segment.segment_id() if segment else str(id(reader)), reader.doc_count())
+            key = segment_key(reader)
             live_keys.add(key)
             with self._lock:
                 local = self._segments.get(key)
             if local is None:
-                local = {"": {"": bitmask(reader.all_doc_ids())}}
+                # Values per segment, deletions included: counts are always taken within live results.
+                local = {}
                 for name in fields:
                     values = {}
                     if name in reader.indexed_field_names():
@@ -127,7 +127,7 @@ class FacetIndex:
                     local[name] = values
                 with self._lock:
                     self._segments[key] = local
-            everything |= local[""][""] << offset
+            everything |= bitmask(reader.all_doc_ids()) << offset
             for name in fields:
                 target = combined[name]
                 for value, mask in local[name].items():
@@ -171,7 +171,7 @@ class SearchService:
         self._searcher = None
         self._facets = FacetIndex()
         self._mask_cache = MaskCache()
-        self._ranker = Ranker(MaskCache())
+        self._ranker = Ranker(MaskCache(entries=1500))
         self._order_cache: tuple[Any, list[int]] | None = None
         self._facet_cache: tuple[Any, tuple] | None = None
         self._checked = 0.0
