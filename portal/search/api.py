@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from portal.search.query import parse
 from portal.search.service import FACETS, Filters, Outcome, SearchService
+
+log = logging.getLogger(__name__)
 
 #: Popular starting points offered on an empty result page.
 POPULAR_LIMIT = 6
@@ -36,13 +40,20 @@ class RequestSearch:
     # -- searching ---------------------------------------------------------------------------------
 
     def outcome(self, params) -> Outcome:
-        """Run the search described by request parameters (q, thema, regio, provincie, schooltype...)."""
-        return self.service.search(
-            params.get("q"),
-            Filters.from_params(params),
-            page=max(1, _int(params.get("page"), 1)),
-            sort=str(params.get("sort") or "relevantie"),
-        )
+        """Run the search described by request parameters (q, thema, regio, provincie, schooltype...).
+
+        A failing index (not user input: input never fails) gives an empty "not available" outcome, logged.
+        """
+        try:
+            return self.service.search(
+                params.get("q"),
+                Filters.from_params(params),
+                page=max(1, _int(params.get("page"), 1)),
+                sort=str(params.get("sort") or "relevantie"),
+            )
+        except Exception:
+            log.exception("zoeken mislukt")
+            return Outcome(parse(params.get("q")), 0, [], {}, None, [], ready=False)
 
     def results(self, outcome: Outcome) -> list[dict]:
         out = []

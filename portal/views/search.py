@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.view import view_config
 
-from portal.search.service import FACETS, SORTS
+from portal.search.service import FACETS, SORTS, Filters
 from portal.security import Permissions
 from portal.views.helpers import crumbs
 
@@ -101,8 +101,6 @@ def search_page(request):
 
 
 def outcome_filters(params) -> dict[str, list[str]]:
-    from portal.search import Filters
-
     return Filters.from_params(params).values
 
 
