@@ -13,7 +13,9 @@ import dataclasses
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
+from transaction.interfaces import TransientError
 
 from portal.accounts.models import Role, User
 from portal.content.files import EMAIL_RE
@@ -180,22 +182,39 @@ def create_contribution(dbsession: Session, owner: User, data: dict[str, Any],
                         token: str) -> tuple[ItemState, bool]:
     """A new draft, and whether it was created now. The form's one-time token makes a double-clicked save store
     the item once (the second request gets the first one's item)."""
-    existing = dbsession.scalar(select(ExampleWorkflow).where(ExampleWorkflow.creation_token == token))
+    existing = _by_creation_token(dbsession, owner, token)
     if existing is not None:
-        if existing.owner_id != owner.id:
-            raise WorkflowError("Dit formulier is al gebruikt. Begin een nieuwe bijdrage.")
-        return ItemState(existing.example, existing), False
-    example = PracticeExample(slug=unique_slug(dbsession, data.get("title") or "voorbeeld"), title="", summary="",
-                              place="", status=Status.DRAFT, origin_path="", origin_hash="")
-    apply_snapshot(dbsession, example, data)
-    dbsession.add(example)
-    dbsession.flush()
-    workflow = ExampleWorkflow(example_id=example.id, owner_id=owner.id, version=1, creation_token=token)
-    dbsession.add(workflow)
-    dbsession.add(Revision(example_id=example.id, number=1, data=normalised(data), author_id=owner.id,
-                           note="aangemaakt"))
-    dbsession.flush()
+        return existing, False
+    try:
+        # A savepoint, so that a truly simultaneous second request (PostgreSQL lets both past the lookup above)
+        # loses only this block on the unique token and then returns the first request's item.
+        with dbsession.begin_nested():
+            example = PracticeExample(slug=unique_slug(dbsession, data.get("title") or "voorbeeld"), title="",
+                                      summary="", place="", status=Status.DRAFT, origin_path="", origin_hash="")
+            apply_snapshot(dbsession, example, data)
+            dbsession.add(example)
+            dbsession.flush()
+            workflow = ExampleWorkflow(example_id=example.id, owner_id=owner.id, version=1, creation_token=token)
+            dbsession.add(workflow)
+            dbsession.add(Revision(example_id=example.id, number=1, data=normalised(data), author_id=owner.id,
+                                   note="aangemaakt"))
+            dbsession.flush()
+    except IntegrityError as exc:
+        existing = _by_creation_token(dbsession, owner, token)
+        if existing is None:
+            # Another writer took the same slug at the same moment: let pyramid_retry run the request again.
+            raise TransientError("gelijktijdige bijdrage met dezelfde titel") from exc
+        return existing, False
     return ItemState(example, workflow), True
+
+
+def _by_creation_token(dbsession: Session, owner: User, token: str) -> ItemState | None:
+    existing = dbsession.scalar(select(ExampleWorkflow).where(ExampleWorkflow.creation_token == token))
+    if existing is None:
+        return None
+    if existing.owner_id != owner.id:
+        raise WorkflowError("Dit formulier is al gebruikt. Begin een nieuwe bijdrage.")
+    return ItemState(existing.example, existing)
 
 
 def check_can_edit(state: ItemState, user: User) -> None:

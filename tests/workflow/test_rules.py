@@ -3,6 +3,7 @@ re-login after an expired session, the public tip form, exports and the portal-u
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -378,3 +379,26 @@ def test_restore_of_unknown_revision_is_refused(site):
 
 
 
+
+
+def test_simultaneous_first_saves_store_one_item(site):
+    """Two requests with the same new form at the same moment (a double click that really overlaps): one item."""
+    app = _contributor(site)
+    form = contribution_form(app.get("/bijdragen"))
+    fill_complete(form, title="Gelijktijdig opgeslagen")
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def save():
+        barrier.wait()
+        statuses.append(form.submit("opslaan", expect_errors=True).status_int)
+
+    threads = [threading.Thread(target=save) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert statuses == [303, 303]
+    with site.session() as db:
+        assert db.scalar(select(func.count(PracticeExample.id))
+                         .where(PracticeExample.title == "Gelijktijdig opgeslagen")) == 1
