@@ -68,19 +68,28 @@ class DatabaseFactory:
         indexer.close()
         self.index_template = indexer.workdir / "index"
 
-    def _admin_engine(self):
-        return create_engine(PG_URL, isolation_level="AUTOCOMMIT", future=True)
+    def _admin(self, statement: str) -> None:
+        engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT", future=True)
+        try:
+            with engine.connect() as conn:
+                conn.execute(text(statement))
+        finally:
+            engine.dispose()
+
+    @staticmethod
+    def _pg_url(name: str) -> str:
+        return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+    def _create_pg_database(self, label: str, template: str | None = None) -> str:
+        name = f"portal_{label}_{self.run_id}"
+        self._admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        self.created.append(name)
+        return self._pg_url(name)
 
     def _new_empty(self, label: str) -> str:
         if DB_KIND == "sqlite":
             return f"sqlite:///{self.tmp_root / f'{label}.sqlite'}"
-        name = f"portal_{label}_{self.run_id}"
-        engine = self._admin_engine()
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        engine.dispose()
-        self.created.append(name)
-        return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        return self._create_pg_database(label)
 
     def copy(self) -> str:
         label = f"db{next(self.counter)}"
@@ -88,28 +97,18 @@ class DatabaseFactory:
             target = self.tmp_root / f"{label}.sqlite"
             shutil.copyfile(make_url(self.template_url).database, target)
             return f"sqlite:///{target}"
-        name = f"portal_{label}_{self.run_id}"
-        template = make_url(self.template_url).database
-        engine = self._admin_engine()
-        with engine.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-        engine.dispose()
-        self.created.append(name)
-        return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        return self._create_pg_database(label, template=make_url(self.template_url).database)
 
     def drop(self, url: str) -> None:
         if DB_KIND == "postgresql":
             name = make_url(url).database
-            engine = self._admin_engine()
-            with engine.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            engine.dispose()
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             if name in self.created:
                 self.created.remove(name)
 
     def drop_all(self) -> None:
         for name in list(self.created):
-            self.drop(make_url(PG_URL).set(database=name).render_as_string(hide_password=False))
+            self.drop(self._pg_url(name))
 
 
 @pytest.fixture(scope="session")
