@@ -43,6 +43,15 @@ def iter_bits(mask: int):
                     yield base + bit
 
 
+def live_mask(reader) -> int:
+    """Bitset of the reader's live documents: all minus the (few) deleted ones, without listing them all."""
+    if not hasattr(reader, "deleted_docs_set"):
+        return bitmask(reader.all_doc_ids())
+    everything = (1 << reader.doc_count_all()) - 1
+    deleted = reader.deleted_docs_set if reader.has_deletions() else ()
+    return everything & ~bitmask(sorted(deleted)) if deleted else everything
+
+
 def segment_key(reader) -> str:
     """Identity of a segment's postings. Deletions do not change it: callers intersect with ``everything``
     (the live documents), so an edit (a deletion in a big segment plus a new small one) keeps the caches."""
@@ -86,7 +95,7 @@ class MaskEvaluator:
             total = 0
             for _sub, reader, offset in self.leaves:
                 key = (segment_key(reader), "live", reader.doc_count())
-                total |= self.cache.get(key, lambda r=reader: bitmask(r.all_doc_ids())) << offset
+                total |= self.cache.get(key, lambda r=reader: live_mask(r)) << offset
             self._memo[("all",)] = total
         return self._memo[("all",)]
 

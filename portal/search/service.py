@@ -23,7 +23,7 @@ from portal.search import documents as docs_mod
 from portal.search import outbox
 from portal.search.analysis import fold, stem
 from portal.search.index import Generation, IndexStore, IndexUnavailable
-from portal.search.masks import MaskCache, MaskEvaluator, bitmask, segment_key
+from portal.search.masks import MaskCache, MaskEvaluator, bitmask, live_mask, segment_key
 from portal.search.query import BuiltQuery, ParsedQuery, build, parse, spelling_candidates
 from portal.search.ranking import Ranker
 from portal.search.schema import FACETS, HIGHLIGHT_FIELDS
@@ -127,7 +127,7 @@ class FacetIndex:
                     local[name] = values
                 with self._lock:
                     self._segments[key] = local
-            everything |= bitmask(reader.all_doc_ids()) << offset
+            everything |= live_mask(reader) << offset
             for name in fields:
                 target = combined[name]
                 for value, mask in local[name].items():
