@@ -14,8 +14,8 @@ from collections import OrderedDict
 
 from whoosh import query as wq
 
-#: Per-segment bitsets kept (a bitset of a 100k-document segment is 12.5 kB).
-CACHE_ENTRIES = 6000
+#: Memory for cached per-segment bitsets (a bitset of a 100k-document segment is 12.5 kB).
+CACHE_MB = 192
 #: A prefix expands to at most this many terms.
 MAX_PREFIX_TERMS = 300
 
@@ -59,25 +59,40 @@ def segment_key(reader) -> str:
     return segment.segment_id() if segment is not None else f"r{id(reader)}"
 
 
-class MaskCache:
-    """LRU of per-segment bitsets, shared by all searchers of one service (thread-safe)."""
+def _size(value) -> int:
+    if isinstance(value, int):
+        return value.bit_length() // 8 + 32
+    if isinstance(value, (list, tuple)):
+        return sum(_size(v) for v in value) + 64
+    if hasattr(value, "itemsize"):
+        return value.itemsize * len(value) + 64
+    return 64
 
-    def __init__(self, entries: int = CACHE_ENTRIES):
-        self._entries = entries
-        self._data: OrderedDict[tuple, int] = OrderedDict()
+
+class MaskCache:
+    """LRU of per-segment bitsets and arrays within a memory budget, shared by all searchers (thread-safe)."""
+
+    def __init__(self, budget_mb: int = CACHE_MB):
+        self._budget = budget_mb * 1024 * 1024
+        self._used = 0
+        self._data: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key, compute):
         with self._lock:
-            value = self._data.get(key)
-            if value is not None:
+            entry = self._data.get(key)
+            if entry is not None:
                 self._data.move_to_end(key)
-                return value
+                return entry[0]
         value = compute()
+        size = _size(value)
         with self._lock:
-            self._data[key] = value
-            while len(self._data) > self._entries:
-                self._data.popitem(last=False)
+            if key not in self._data:
+                self._data[key] = (value, size)
+                self._used += size
+            while self._used > self._budget and len(self._data) > 1:
+                _key, (_value, old) = self._data.popitem(last=False)
+                self._used -= old
         return value
 
 

@@ -171,7 +171,7 @@ class SearchService:
         self._searcher = None
         self._facets = FacetIndex()
         self._mask_cache = MaskCache()
-        self._ranker = Ranker(MaskCache(entries=1500))
+        self._ranker = Ranker(MaskCache(budget_mb=384))
         self._order_cache: tuple[Any, list[int]] | None = None
         self._facet_cache: tuple[Any, tuple] | None = None
         self._checked = 0.0
