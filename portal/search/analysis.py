@@ -88,6 +88,8 @@ IRREGULAR = {
 }
 
 _snowball = stemmer_for_language("nl")
+#: Distinct words an analyzer remembers the terms of (per mode) before it starts over.
+MEMO_SIZE = 300_000
 _DOUBLE_END = re.compile(r"([bdfgklmnprst])\1$")
 
 
@@ -142,6 +144,8 @@ class Lexicon:
         self._memo: dict[str, list[tuple[int, int, int]] | None] = {}
         self._parts: dict[str, list[str]] = {}
         self._stems: set[str] | None = None
+        #: Bumped by every change of ``words`` through add_text (analyzers memoise per word on it).
+        self.version = 0
 
     @property
     def stems(self) -> set[str]:
@@ -171,6 +175,7 @@ class Lexicon:
                 if self.acceptable(word):
                     self.words.add(word)
         self._stems = None
+        self.version += 1
         self._memo.clear()
         self._parts.clear()
 
@@ -286,16 +291,18 @@ class DutchAnalyzer(Tokenizer):
         **kwargs,
     ):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        stemming = self.stemming
-        index_mode = mode != "query" and stemming
-        lexicon = self.lexicon
+        index_mode = mode != "query" and self.stemming
+        memo = self._memo_for(index_mode)
+        analyse = self._analyse
         pos = start_pos - 1
         for match in _WORD_RE.finditer(value):
             raw = match.group()
-            text = raw.lower()
-            if not text.isascii():
-                text = text.translate(accent_map)
-            stopped = stemming and (len(text) < 2 or text in STOP_WORDS)
+            found = memo.get(raw)
+            if found is None:
+                if len(memo) >= MEMO_SIZE:
+                    memo.clear()
+                found = memo[raw] = analyse(raw, index_mode)
+            stopped, terms = found
             if stopped and removestops:
                 continue
             pos += 1
@@ -308,28 +315,48 @@ class DutchAnalyzer(Tokenizer):
             if chars:
                 t.startchar = start_char + match.start()
                 t.endchar = start_char + match.end()
-            pieces = None
-            if "-" in text or "'" in text or "’" in text:
-                pieces = [p for p in _JOINERS_RE.split(text) if p]
-                text = "".join(pieces)
-            t.text = stem(text) if stemming else text
-            yield t
-            if not index_mode:
-                continue
-            extra: list[str] = []
-            if pieces:
-                for piece in pieces:
-                    if len(piece) >= 2 and piece not in STOP_WORDS:
-                        extra.append(piece)
-                        extra.extend(lexicon.parts(piece))
-            extra.extend(lexicon.parts(text))
-            done = {t.text}
-            for word in extra:
-                term = stem(word)
-                if term not in done:
-                    done.add(term)
-                    t.text = term
-                    yield t
+            for term in terms:
+                t.text = term
+                yield t
+
+    def _memo_for(self, index_mode: bool) -> dict:
+        """The per-word memo of this analyzer (emptied when the lexicon changes)."""
+        lexicon = self.lexicon
+        memos = self.__dict__.get("_memos")
+        if memos is None or memos[0] is not lexicon or memos[1] != lexicon.version:
+            memos = self._memos = (lexicon, lexicon.version, {}, {})
+        return memos[2] if index_mode else memos[3]
+
+    def _analyse(self, raw: str, index_mode: bool) -> tuple[bool, tuple[str, ...]]:
+        """(stopped, terms) of one word as matched: its own term first, then compound parts (index side)."""
+        stemming = self.stemming
+        text = raw.lower()
+        if not text.isascii():
+            text = text.translate(accent_map)
+        stopped = stemming and (len(text) < 2 or text in STOP_WORDS)
+        pieces = None
+        if "-" in text or "'" in text or "’" in text:
+            pieces = [p for p in _JOINERS_RE.split(text) if p]
+            text = "".join(pieces)
+        first = stem(text) if stemming else text
+        if not index_mode:
+            return stopped, (first,)
+        lexicon = self.lexicon
+        extra: list[str] = []
+        if pieces:
+            for piece in pieces:
+                if len(piece) >= 2 and piece not in STOP_WORDS:
+                    extra.append(piece)
+                    extra.extend(lexicon.parts(piece))
+        extra.extend(lexicon.parts(text))
+        terms = [first]
+        done = {first}
+        for word in extra:
+            term = stem(word)
+            if term not in done:
+                done.add(term)
+                terms.append(term)
+        return stopped, tuple(terms)
 
 
 def dutch_analyzer(lexicon: Lexicon | None = None):

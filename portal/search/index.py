@@ -29,6 +29,9 @@ from whoosh.index import FileIndex
 
 from portal.search.analysis import Lexicon, build_lexicon
 from portal.search.schema import build_schema, with_derived_fields
+from portal.search.writing import install as install_fast_writing
+
+install_fast_writing()
 
 log = logging.getLogger(__name__)
 

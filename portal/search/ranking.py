@@ -14,7 +14,7 @@ from bisect import bisect_left
 
 from whoosh import query as wq
 
-from portal.search.masks import MaskCache, iter_bits, segment_key
+from portal.search.masks import MaskCache, bitmask, iter_bits, posting_blocks, segment_key
 
 K1 = 1.2
 B = 0.75
@@ -70,12 +70,14 @@ class Ranker:
             lengths = self._lengths(reader, fieldname)
             norm = K1 * (1 - B)
             per_length = K1 * B / (avg or 1.0)
-            while matcher.is_active():
-                doc = matcher.id()
-                tf = matcher.weight()
-                docs.append(doc)
-                impacts.append(idf * tf * (K1 + 1) / (tf + norm + per_length * lengths[doc]))
-                matcher.next()
+            for ids, weights in posting_blocks(matcher, weights=True):
+                docs.extend(ids)
+                impacts.extend(
+                    [
+                        idf * tf * (K1 + 1) / (tf + norm + per_length * lengths[doc])
+                        for doc, tf in zip(ids, weights, strict=True)
+                    ]
+                )
             return docs, impacts
 
         # The idf is part of the key: it changes when the collection changes.
@@ -91,14 +93,24 @@ class Ranker:
                 continue
 
             def compute(docs=docs, impacts=impacts):
-                local = [bytearray((docs[-1] >> 3) + 1) for _ in range(PLANE_BITS)]
+                # Documents grouped by quantised level (a few dozen distinct levels), then one bitset per level
+                # is OR-ed into the planes of its set bits.
+                by_level: dict[int, list[int]] = {}
                 for doc, impact in zip(docs, impacts, strict=True):
                     level = min(PLANE_MAX, int(impact * boost / QUANTUM + 0.5))
-                    byte, bit = doc >> 3, 1 << (doc & 7)
+                    if level:
+                        group = by_level.get(level)
+                        if group is None:
+                            by_level[level] = [doc]
+                        else:
+                            group.append(doc)
+                local = [0] * PLANE_BITS
+                for level, group in by_level.items():
+                    mask = bitmask(group)
                     for b in range(PLANE_BITS):
                         if level >> b & 1:
-                            local[b][byte] |= bit
-                return [int.from_bytes(p, "little") for p in local]
+                            local[b] |= mask
+                return local
 
             idf = round(searcher.idf(fieldname, text), 2)
             avg = round(averages[fieldname] or 1.0, 0)

@@ -23,7 +23,7 @@ from portal.search import documents as docs_mod
 from portal.search import outbox
 from portal.search.analysis import fold, stem
 from portal.search.index import Generation, IndexStore, IndexUnavailable
-from portal.search.masks import MaskCache, MaskEvaluator, bitmask, live_mask, segment_key
+from portal.search.masks import MaskCache, MaskEvaluator, bitmask, live_mask, posting_ids, segment_key
 from portal.search.query import BuiltQuery, ParsedQuery, build, parse, spelling_candidates
 from portal.search.ranking import Ranker
 from portal.search.schema import FACETS, HIGHLIGHT_FIELDS
@@ -123,7 +123,7 @@ class FacetIndex:
                     if name in reader.indexed_field_names():
                         for term in reader.lexicon(name):
                             value = term.decode("utf-8") if isinstance(term, bytes) else term
-                            values[value] = bitmask(reader.postings(name, term).all_ids())
+                            values[value] = bitmask(posting_ids(reader.postings(name, term)))
                     local[name] = values
                 with self._lock:
                     self._segments[key] = local
