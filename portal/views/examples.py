@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
 from portal.content import catalog
 from portal.security import Permissions
 from portal.views.helpers import FACET_LABELS, crumbs, filters_url
+
+log = logging.getLogger(__name__)
 
 PER_PAGE = 12
 
@@ -55,12 +59,8 @@ def example_detail(request):
 
 def related_examples(request, slug: str) -> list[dict]:
     """"Vergelijkbare voorbeelden" from the search engine; the page still works when search is unavailable."""
-    search = getattr(request, "search", None)
-    if search is None or not hasattr(search, "related"):
-        return []
     try:
-        return list(search.related(slug, limit=5))
+        return list(request.search.related(slug, limit=5))
     except Exception:  # search is an enhancement here; the example page must never fail because of it
-        request.registry.settings.get("portal.log_search_errors") and __import__("logging").getLogger(
-            __name__).exception("related examples failed")
+        log.exception("Vergelijkbare voorbeelden voor %s konden niet worden bepaald", slug)
         return []
