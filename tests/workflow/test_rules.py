@@ -402,3 +402,17 @@ def test_simultaneous_first_saves_store_one_item(site):
     with site.session() as db:
         assert db.scalar(select(func.count(PracticeExample.id))
                          .where(PracticeExample.title == "Gelijktijdig opgeslagen")) == 1
+
+
+def test_review_page_has_one_main_heading(site):
+    """The embedded preview keeps the published layout but its title becomes a sub-heading (one h1 per page)."""
+    app = _contributor(site)
+    form = contribution_form(app.get("/bijdragen"))
+    fill_complete(form, title="Eén kop per pagina")
+    example_id = item_id(form.submit("opslaan", status=303))
+    add_user(site, "kop@example.nl", "redacteur")
+    editor = site.testapp()
+    login(editor, "kop@example.nl")
+    page = editor.get(f"/redactie/voorbeelden/{example_id}")
+    assert page.html.find_all("h1") and len(page.html.find_all("h1")) == 1
+    assert page.html.find("h2", string="Eén kop per pagina") is not None
