@@ -23,6 +23,7 @@ from portal.content.models import (
     Source,
     Status,
     Theme,
+    article_themes,
     example_school_types,
     example_themes,
 )
@@ -269,36 +270,38 @@ def get_published_source(dbsession: Session, slug: str) -> Source | None:
     return dbsession.scalar(select(Source).where(Source.slug == slug, Source.status == Status.PUBLISHED))
 
 
+def _published_counts(dbsession: Session, key, model) -> dict[int, int]:
+    """Number of published ``model`` rows per value of ``key``: a column of a link table or of the model itself."""
+    query = select(key, func.count()).where(model.status == Status.PUBLISHED).group_by(key)
+    if key.table is not model.__table__:
+        query = query.select_from(key.table).join(model)
+    return dict(dbsession.execute(query).all())
+
+
 def themes_with_counts(dbsession: Session) -> list[tuple[Theme, int, int]]:
     """Every theme with its number of published examples and articles (themes without content included)."""
-    examples = dict(dbsession.execute(
-        select(example_themes.c.theme_id, func.count()).join(PracticeExample)
-        .where(PracticeExample.status == Status.PUBLISHED).group_by(example_themes.c.theme_id)).all())
-    articles = {}
-    for article in published_articles(dbsession):
-        for theme in article.themes:
-            articles[theme.id] = articles.get(theme.id, 0) + 1
+    examples = _published_counts(dbsession, example_themes.c.theme_id, PracticeExample)
+    articles = _published_counts(dbsession, article_themes.c.theme_id, Article)
     themes = dbsession.scalars(select(Theme).order_by(Theme.position))
     return [(t, examples.get(t.id, 0), articles.get(t.id, 0)) for t in themes]
 
 
 def school_types_with_counts(dbsession: Session) -> list[tuple[SchoolType, int]]:
-    counts = dict(dbsession.execute(
-        select(example_school_types.c.school_type_id, func.count()).join(PracticeExample)
-        .where(PracticeExample.status == Status.PUBLISHED).group_by(example_school_types.c.school_type_id)).all())
+    counts = _published_counts(dbsession, example_school_types.c.school_type_id, PracticeExample)
     return [(t, counts.get(t.id, 0)) for t in dbsession.scalars(select(SchoolType).order_by(SchoolType.position))]
 
 
 def region_tree(dbsession: Session) -> list[dict]:
     """Provinces with their youth-care regions and municipalities, each with a count of published examples."""
     regions = list(dbsession.scalars(select(Region).order_by(Region.name)))
-    examples = list(dbsession.execute(
-        select(PracticeExample.province_id, PracticeExample.youth_region_id, PracticeExample.gemeente_id)
-        .where(PracticeExample.status == Status.PUBLISHED)).all())
+    counts = {
+        RegionKind.PROVINCE: _published_counts(dbsession, PracticeExample.province_id, PracticeExample),
+        RegionKind.YOUTH_REGION: _published_counts(dbsession, PracticeExample.youth_region_id, PracticeExample),
+        RegionKind.MUNICIPALITY: _published_counts(dbsession, PracticeExample.gemeente_id, PracticeExample),
+    }
 
     def count(region: Region) -> int:
-        index = {RegionKind.PROVINCE: 0, RegionKind.YOUTH_REGION: 1, RegionKind.MUNICIPALITY: 2}[region.kind]
-        return sum(1 for row in examples if row[index] == region.id)
+        return counts[region.kind].get(region.id, 0)
 
     tree = []
     for province in (r for r in regions if r.kind == RegionKind.PROVINCE):

@@ -86,8 +86,7 @@ def _upsert_terms(dbsession: Session, model, entries: list[dict], **extra) -> di
         term = existing.get(entry["slug"]) or model(slug=entry["slug"])
         term.name = entry["name"]
         term.position = position
-        if hasattr(term, "description"):
-            term.description = entry.get("description", "") or ""
+        term.description = entry.get("description", "") or ""
         for key, value in extra.items():
             setattr(term, key, value)
         if term.id is None:
