@@ -12,12 +12,13 @@ from sqlalchemy import Engine
 from portal.models import get_engine
 from portal.scripts.common import fail, load_settings, parser
 
-ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
+#: The migrations travel inside the package (package-relative, so an installed wheel finds them too).
+MIGRATIONS = "portal:migrations"
 
 
 def alembic_config() -> Config:
     config = Config()
-    config.set_main_option("script_location", str(ALEMBIC_DIR))
+    config.set_main_option("script_location", MIGRATIONS)
     return config
 
 

@@ -1,0 +1,23 @@
+"""Kennisportaal Onderwijs & Jeugd: the WSGI application factory."""
+
+from pyramid.config import Configurator
+
+# Registers the search outbox listener on every SQLAlchemy session (web, scripts such as portal-load, tests), so
+# each content change writes its SearchOutbox row in the same transaction.
+import portal.search.outbox  # noqa: F401
+
+
+def main(global_config, **settings):
+    """Build the WSGI application from ini settings."""
+    with Configurator(settings=settings) as config:
+        config.include("pyramid_jinja2")
+        config.include("portal.models")
+        config.include("portal.security")
+        config.include("portal.rendering")
+        config.include("portal.routes")
+        config.include("portal.search")
+        config.include("portal.mail")
+        config.include("portal.tweens")
+        config.include("portal.workflow.forms")
+        config.scan("portal.views")
+    return config.make_wsgi_app()

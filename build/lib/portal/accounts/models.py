@@ -1,0 +1,110 @@
+"""Accounts: who may log in, with which role, and the traces we keep to slow down password guessing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.content.models import utcnow
+from portal.models.meta import Base
+
+
+class Role:
+    """Roles of logged-in users (a visitor without an account is a bezoeker and has no row)."""
+
+    CONTRIBUTOR = "bijdrager"
+    EDITOR = "redacteur"
+    ADMIN = "beheerder"
+
+    ALL: ClassVar[tuple[str, ...]] = (CONTRIBUTOR, EDITOR, ADMIN)
+    LABELS: ClassVar[dict[str, str]] = {
+        CONTRIBUTOR: "Bijdrager (regiocoördinator)",
+        EDITOR: "Redacteur",
+        ADMIN: "Beheerder",
+    }
+
+
+class User(Base):
+    """A person who can log in. The e-mail address is the login name."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Login name, stored lower-case.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str] = mapped_column(String(300), default="")
+    #: One of Role.
+    role: Mapped[str] = mapped_column(String(20), default=Role.CONTRIBUTOR)
+    #: argon2id hash (never the password itself).
+    password_hash: Mapped[str] = mapped_column(String(255))
+    #: Disabled users cannot log in and their running sessions stop working.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Bumped on password reset, role change and disable: sessions carrying an older value are void.
+    auth_epoch: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    @property
+    def role_label(self) -> str:
+        return Role.LABELS.get(self.role, self.role)
+
+
+class AccountRequestStatus:
+    PENDING = "open"
+    APPROVED = "goedgekeurd"
+    DECLINED = "afgewezen"
+
+
+class AccountRequest(Base):
+    """Someone asking for a contributor account; a beheerder approves or declines it."""
+
+    __tablename__ = "account_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    organisation: Mapped[str] = mapped_column(String(300), default="")
+    region: Mapped[str] = mapped_column(String(200), default="")
+    motivation: Mapped[str] = mapped_column(Text, default="")
+    #: The password chosen when asking, already hashed; it becomes the user's hash on approval.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    #: One of AccountRequestStatus.
+    status: Mapped[str] = mapped_column(String(20), default=AccountRequestStatus.PENDING, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+
+    decided_by: Mapped[User | None] = relationship()
+
+
+class ThrottleEvent(Base):
+    """One event that counts towards a rate limit: a failed login, a tip from the public form, an account request."""
+
+    __tablename__ = "throttle_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: What is limited: "login", "aanmelding", "aanvraag".
+    kind: Mapped[str] = mapped_column(String(20))
+    #: Who is limited: a hashed login name or client address (never stored in the clear).
+    key: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class FormStash(Base):
+    """Form data posted after the session expired, kept for the user who logs in again, so nothing typed is lost."""
+
+    __tablename__ = "form_stashes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    #: The path of the form the data belongs to.
+    path: Mapped[str] = mapped_column(String(300))
+    #: The posted fields as (name, value) pairs, in order (Deform needs the order).
+    controls: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

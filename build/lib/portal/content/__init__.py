@@ -1,0 +1,1 @@
+"""Content types, their rules and the loader for content/ files."""

@@ -1,0 +1,434 @@
+"""Reading and validating content/ files (Markdown + YAML front matter) into plain records.
+
+Nothing here touches the database: every file is parsed and checked first, so a bad file stops the load before
+anything is written. Errors name the file, the field, the line where we can find it, and the reason, in Dutch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
+MAX_SLUG = 80
+MAX_SUMMARY = 600
+MAX_THEMES = 8
+PROJECT_STATUSES = ("lopend", "afgerond", "pilot", "onbekend")
+ARTICLE_KINDS = (
+    "definitie", "werkprincipes", "model", "stappenplan", "succesfactoren", "knelpunten", "aanbevelingen",
+    "effecten", "rolbeschrijving", "perspectief", "tips", "interview", "financiering", "beleidscontext",
+    "inleiding", "overzicht",
+)
+EXAMPLE_HEADINGS = ("Aanleiding", "Aanpak", "Resultaten", "Financiering", "Geleerde lessen")
+
+EXAMPLE_FIELDS = {
+    "slug", "title", "summary", "place", "gemeente", "jeugdregio", "provincie", "school_types", "target_group",
+    "themes", "partners", "financing", "start_year", "status", "featured", "source", "source_chapter", "tips",
+    "contacts",
+}
+ARTICLE_FIELDS = {"slug", "title", "summary", "kind", "themes", "source", "source_chapter", "related", "featured"}
+SOURCE_FIELDS = {"slug", "title", "publisher", "year", "year_note", "url", "summary"}
+CONTACT_FIELDS = {"name", "role", "organisation", "email"}
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping with the same key twice: PyYAML would silently keep the last one, losing the editor's text."""
+
+    def __init__(self, key: Any, mark: yaml.Mark):
+        super().__init__(f"sleutel {key!r} komt twee keer voor")
+        self.key, self.problem_mark, self.problem = key, mark, f"sleutel {key!r} komt twee keer voor"
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys instead of overwriting the first value."""
+
+    def construct_mapping(self, node, deep=False):
+        if isinstance(node, yaml.MappingNode):
+            seen: set = set()
+            for key_node, _value_node in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                try:
+                    duplicate = key in seen
+                    seen.add(key)
+                except TypeError:  # unhashable key: let PyYAML report it
+                    continue
+                if duplicate:
+                    raise DuplicateKeyError(key, key_node.start_mark)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _safe_load(text: str) -> Any:
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+class ContentError(Exception):
+    """A content file that cannot be loaded; the message is meant for the editor who wrote it."""
+
+    def __init__(self, path: Path | str, field: str | None, reason: str, line: int | None = None):
+        self.path, self.field, self.reason, self.line = str(path), field, reason, line
+        where = self.path + (f":{line}" if line else "")
+        super().__init__(f"{where}: {'veld ' + repr(field) + ': ' if field else ''}{reason}")
+
+
+@dataclasses.dataclass
+class Vocabulary:
+    themes: list[dict[str, Any]]
+    school_types: list[dict[str, Any]]
+    provinces: list[dict[str, Any]]
+    youth_regions: list[dict[str, Any]]
+    municipalities: list[dict[str, Any]]
+    digest: str
+
+    @property
+    def theme_slugs(self) -> set[str]:
+        return {t["slug"] for t in self.themes}
+
+    @property
+    def school_type_slugs(self) -> set[str]:
+        return {t["slug"] for t in self.school_types}
+
+    def municipality(self, slug: str) -> dict[str, Any] | None:
+        return next((m for m in self.municipalities if m["slug"] == slug), None)
+
+    def youth_region(self, slug: str) -> dict[str, Any] | None:
+        return next((m for m in self.youth_regions if m["slug"] == slug), None)
+
+    @property
+    def province_slugs(self) -> set[str]:
+        return {p["slug"] for p in self.provinces}
+
+
+@dataclasses.dataclass
+class ContentFile:
+    """One parsed and validated item file."""
+
+    kind: str  # "voorbeeld", "kennis" or "bron"
+    path: Path
+    relpath: str
+    meta: dict[str, Any]
+    body: str
+    digest: str
+    sections: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        return self.meta["slug"]
+
+
+def _line_of(text: str, field: str) -> int | None:
+    """Line number (1-based) of ``field:`` in the front matter, to point editors at the right place."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(rf"^{re.escape(field)}\s*:", line):
+            return number
+    return None
+
+
+def _load_yaml(path: Path) -> Any:
+    try:
+        return _safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ContentError(path, None, "het bestand is geen geldige UTF-8-tekst") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ContentError(path, None, f"ongeldige YAML ({getattr(exc, 'problem', exc)})",
+                           mark.line + 1 if mark else None) from None
+
+
+def _check_entries(path: Path, entries: Any, label: str, extra: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    if not isinstance(entries, list) or not entries:
+        raise ContentError(path, label, "verwacht een niet-lege lijst")
+    seen: set[str] = set()
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("slug"), str) or not entry.get("name"):
+            raise ContentError(path, label, f"elk item heeft een 'slug' en een 'name' nodig (gevonden: {entry!r})")
+        slug = entry["slug"]
+        if not SLUG_RE.match(slug) or len(slug) > MAX_SLUG:
+            raise ContentError(path, label, f"ongeldige slug {slug!r}")
+        if slug in seen:
+            raise ContentError(path, label, f"slug {slug!r} komt twee keer voor")
+        seen.add(slug)
+        for key in extra:
+            if not entry.get(key):
+                raise ContentError(path, label, f"{slug!r} mist '{key}'")
+    return entries
+
+
+def read_vocabulary(content_dir: Path) -> Vocabulary:
+    vocab_dir = content_dir / "vocabulaire"
+    paths = [vocab_dir / name for name in ("themas.yaml", "schooltypes.yaml", "regios.yaml")]
+    for path in paths:
+        if not path.is_file():
+            raise ContentError(path, None, "bestand ontbreekt")
+    themes = _check_entries(paths[0], _load_yaml(paths[0]), "themas")
+    school_types = _check_entries(paths[1], _load_yaml(paths[1]), "schooltypes")
+    regions = _load_yaml(paths[2])
+    if not isinstance(regions, dict):
+        raise ContentError(paths[2], None, "verwacht de sleutels provincies, jeugdregios en gemeenten")
+    provinces = _check_entries(paths[2], regions.get("provincies"), "provincies")
+    youth = _check_entries(paths[2], regions.get("jeugdregios"), "jeugdregios", ("provincie",))
+    municipalities = _check_entries(paths[2], regions.get("gemeenten"), "gemeenten", ("jeugdregio", "provincie"))
+    all_slugs = [r["slug"] for r in provinces + youth + municipalities]
+    duplicates = {s for s in all_slugs if all_slugs.count(s) > 1}
+    if duplicates:
+        raise ContentError(paths[2], None, f"slug gebruikt voor meer dan één regio: {', '.join(sorted(duplicates))}")
+    province_slugs = {p["slug"] for p in provinces}
+    youth_slugs = {y["slug"] for y in youth}
+    for entry in youth + municipalities:
+        if entry["provincie"] not in province_slugs:
+            raise ContentError(paths[2], "provincie", f"{entry['slug']!r}: onbekende provincie {entry['provincie']!r}")
+    for entry in municipalities:
+        if entry["jeugdregio"] not in youth_slugs:
+            raise ContentError(paths[2], "jeugdregio",
+                               f"{entry['slug']!r}: onbekende jeugdregio {entry['jeugdregio']!r}")
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()
+    return Vocabulary(themes, school_types, provinces, youth, municipalities, digest)
+
+
+def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str, str]:
+    if not text.startswith("---\n"):
+        raise ContentError(path, None, "het bestand moet beginnen met een regel '---' (YAML-kop)", 1)
+    end = text.find("\n---\n", 4)
+    if end < 0:
+        raise ContentError(path, None, "de YAML-kop wordt niet afgesloten met een regel '---'")
+    front = text[4:end]
+    try:
+        meta = _safe_load(front)
+    except DuplicateKeyError as exc:
+        raise ContentError(path, str(exc.key), "komt twee keer voor in de YAML-kop",
+                           exc.problem_mark.line + 2) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ContentError(path, None, f"ongeldige YAML in de kop ({getattr(exc, 'problem', exc)})",
+                           mark.line + 2 if mark else None) from None
+    if not isinstance(meta, dict):
+        raise ContentError(path, None, "de YAML-kop moet sleutels met waarden bevatten", 2)
+    return meta, text[end + 5:], front
+
+
+class _Checker:
+    """Field checks for one file; every failure raises ContentError with the field's line."""
+
+    def __init__(self, path: Path, meta: dict[str, Any], text: str):
+        self.path, self.meta, self.text = path, meta, text
+
+    def fail(self, field: str, reason: str):
+        raise ContentError(self.path, field, reason, _line_of(self.text, field))
+
+    def known_fields(self, allowed: set[str]) -> None:
+        for key in self.meta:
+            if key not in allowed:
+                self.fail(str(key), f"onbekend veld (toegestaan: {', '.join(sorted(allowed))})")
+
+    def text_field(self, field: str, required: bool = True, max_length: int | None = None) -> None:
+        value = self.meta.get(field)
+        if value is None or value == "":
+            if required:
+                self.fail(field, "verplicht veld ontbreekt of is leeg")
+            self.meta[field] = ""
+            return
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = self.meta[field] = str(value)
+        if not isinstance(value, str):
+            self.fail(field, "verwacht tekst")
+        self.meta[field] = value = value.strip()
+        if max_length and len(value) > max_length:
+            self.fail(field, f"te lang ({len(value)} tekens, maximaal {max_length})")
+
+    def string_list(self, field: str, allowed: set[str] | None = None, minimum: int = 0,
+                    maximum: int | None = None) -> None:
+        value = self.meta.get(field)
+        if value is None:
+            value = []
+        if not isinstance(value, list):
+            self.fail(field, "verwacht een lijst met tekst")
+        for index, entry in enumerate(value, start=1):
+            if isinstance(entry, dict):
+                self.fail(field, f"item {index} is geen tekst; bevat het een dubbele punt met spatie? "
+                          "Zet de tekst dan tussen aanhalingstekens")
+            if not isinstance(entry, str) or not entry.strip():
+                self.fail(field, f"item {index} is leeg of geen tekst")
+        if len(value) < minimum:
+            self.fail(field, f"minstens {minimum} nodig")
+        if maximum is not None and len(value) > maximum:
+            self.fail(field, f"maximaal {maximum} toegestaan")
+        if len(set(value)) != len(value):
+            self.fail(field, "bevat dubbele waarden")
+        if allowed is not None:
+            unknown = [v for v in value if v not in allowed]
+            if unknown:
+                self.fail(field, f"onbekende waarde(n): {', '.join(unknown)}")
+        self.meta[field] = [v.strip() for v in value]
+
+    def boolean(self, field: str) -> None:
+        value = self.meta.setdefault(field, False)
+        if not isinstance(value, bool):
+            self.fail(field, "verwacht true of false")
+
+    def year(self, field: str) -> None:
+        value = self.meta.get(field)
+        if value is None:
+            return
+        if not isinstance(value, int) or isinstance(value, bool) or not 1900 <= value <= 2100:
+            self.fail(field, "verwacht een jaartal (bijvoorbeeld 2019)")
+
+    def choice(self, field: str, choices: tuple[str, ...], required: bool = False) -> None:
+        value = self.meta.get(field)
+        if value is None and not required:
+            return
+        if value not in choices:
+            self.fail(field, f"ongeldige waarde {value!r} (kies uit: {', '.join(choices)})")
+
+
+def _split_sections(path: Path, body: str) -> dict[str, str]:
+    headings = [(m.start(), m.end(), m.group(1).strip()) for m in re.finditer(r"^## +(.+)$", body, re.MULTILINE)]
+    found = tuple(h for _s, _e, h in headings)
+    if found != EXAMPLE_HEADINGS:
+        raise ContentError(path, "body", "de tekst moet precies deze kopjes hebben, in deze volgorde: "
+                           + ", ".join(f"'## {h}'" for h in EXAMPLE_HEADINGS) + f" (gevonden: {list(found)})")
+    if body[: headings[0][0]].strip():
+        raise ContentError(path, "body", "tekst vóór het eerste kopje '## Aanleiding'")
+    sections = {}
+    for index, (_start, end, heading) in enumerate(headings):
+        stop = headings[index + 1][0] if index + 1 < len(headings) else len(body)
+        text = body[end:stop].strip()
+        if not text:
+            raise ContentError(path, "body", f"het kopje '## {heading}' heeft geen tekst")
+        sections[heading] = text
+    return sections
+
+
+def read_item(path: Path, kind: str, vocabulary: Vocabulary, content_dir: Path) -> ContentFile:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8").replace("\r\n", "\n")
+    except UnicodeDecodeError:
+        raise ContentError(path, None, "het bestand is geen geldige UTF-8-tekst") from None
+    meta, body, _front = _split_front_matter(path, text)
+    check = _Checker(path, meta, text)
+    fields = {"voorbeeld": EXAMPLE_FIELDS, "kennis": ARTICLE_FIELDS, "bron": SOURCE_FIELDS}[kind]
+    check.known_fields(fields)
+    slug = meta.get("slug")
+    if not isinstance(slug, str) or not slug:
+        check.fail("slug", "verplicht veld ontbreekt")
+    if not SLUG_RE.match(slug) or len(slug) > MAX_SLUG:
+        check.fail("slug", "alleen kleine letters, cijfers en losse koppeltekens, maximaal 80 tekens")
+    if slug != path.stem:
+        check.fail("slug", f"moet gelijk zijn aan de bestandsnaam ({path.stem!r})")
+    check.text_field("title", max_length=300)
+    check.text_field("summary", max_length=MAX_SUMMARY if kind != "bron" else 2000)
+    item = ContentFile(kind, path, path.relative_to(content_dir).as_posix(), meta, body.strip(),
+                       hashlib.sha256(raw + vocabulary.digest.encode()).hexdigest())
+    if kind == "voorbeeld":
+        _check_example(check, vocabulary)
+        item.sections = _split_sections(path, body)
+    elif kind == "kennis":
+        check.choice("kind", ARTICLE_KINDS, required=True)
+        check.string_list("themes", vocabulary.theme_slugs, minimum=1, maximum=MAX_THEMES)
+        check.text_field("source")
+        check.text_field("source_chapter", max_length=300)
+        check.string_list("related")
+        check.boolean("featured")
+        if not item.body:
+            check.fail("body", "de tekst van het artikel ontbreekt")
+    else:
+        check.text_field("publisher", max_length=300)
+        check.year("year")
+        check.text_field("year_note", required=False)
+        check.text_field("url", required=False, max_length=500)
+        if meta["url"] and not re.match(r"^https?://", meta["url"]):
+            check.fail("url", "moet beginnen met http:// of https://")
+    return item
+
+
+def _check_example(check: _Checker, vocabulary: Vocabulary) -> None:
+    meta = check.meta
+    for field in ("place", "target_group", "financing", "source", "source_chapter"):
+        check.text_field(field, max_length=300 if field in ("place", "source_chapter") else 2000)
+    check.string_list("school_types", vocabulary.school_type_slugs)
+    check.string_list("themes", vocabulary.theme_slugs, minimum=1, maximum=MAX_THEMES)
+    check.string_list("partners")
+    check.string_list("tips")
+    check.year("start_year")
+    check.choice("status", PROJECT_STATUSES)
+    check.boolean("featured")
+    for field in ("gemeente", "jeugdregio", "provincie"):
+        if meta.get(field) is not None and not isinstance(meta[field], str):
+            check.fail(field, "verwacht één slug uit vocabulaire/regios.yaml")
+    gemeente, jeugdregio, provincie = meta.get("gemeente"), meta.get("jeugdregio"), meta.get("provincie")
+    if gemeente is not None:
+        municipality = vocabulary.municipality(gemeente)
+        if municipality is None:
+            check.fail("gemeente", f"onbekende gemeente {gemeente!r} (zie vocabulaire/regios.yaml)")
+        if provincie is not None and provincie != municipality["provincie"]:
+            check.fail("provincie", f"{gemeente!r} ligt in {municipality['provincie']!r}, niet in {provincie!r}")
+        if jeugdregio is not None and jeugdregio != municipality["jeugdregio"]:
+            check.fail("jeugdregio", f"{gemeente!r} hoort bij {municipality['jeugdregio']!r}, niet bij {jeugdregio!r}")
+        meta["jeugdregio"], meta["provincie"] = municipality["jeugdregio"], municipality["provincie"]
+    else:
+        if jeugdregio is not None:
+            region = vocabulary.youth_region(jeugdregio)
+            if region is None:
+                check.fail("jeugdregio", f"onbekende jeugdregio {jeugdregio!r}")
+            meta.setdefault("provincie", region["provincie"])
+        if meta.get("provincie") is None:
+            check.fail("provincie", "verplicht als er geen gemeente is opgegeven")
+        if meta["provincie"] not in vocabulary.province_slugs:
+            check.fail("provincie", f"onbekende provincie {meta['provincie']!r}")
+    contacts = meta.get("contacts") or []
+    if not isinstance(contacts, list):
+        check.fail("contacts", "verwacht een lijst met contactpersonen")
+    for index, contact in enumerate(contacts, start=1):
+        if not isinstance(contact, dict) or not isinstance(contact.get("name"), str) or not contact["name"].strip():
+            check.fail("contacts", f"contactpersoon {index} heeft geen naam")
+        unknown = set(contact) - CONTACT_FIELDS
+        if unknown:
+            check.fail("contacts", f"contactpersoon {index}: onbekend veld {', '.join(sorted(unknown))}")
+        for key in ("role", "organisation"):
+            if contact.get(key) is not None and not isinstance(contact[key], str):
+                check.fail("contacts", f"contactpersoon {index}: '{key}' moet tekst zijn")
+        email = contact.get("email")
+        if email is not None and (not isinstance(email, str) or not EMAIL_RE.match(email)):
+            check.fail("contacts", f"contactpersoon {index}: ongeldig e-mailadres {email!r}")
+    meta["contacts"] = contacts
+
+
+KIND_DIRS = {"bronnen": "bron", "voorbeelden": "voorbeeld", "kennis": "kennis"}
+
+
+def read_content(content_dir: Path) -> tuple[Vocabulary, list[ContentFile]]:
+    """Parse and validate the whole content tree; raises ContentError on the first bad file."""
+    if not content_dir.is_dir():
+        raise ContentError(content_dir, None, "map bestaat niet")
+    vocabulary = read_vocabulary(content_dir)
+    items: list[ContentFile] = []
+    for dirname, kind in KIND_DIRS.items():
+        directory = content_dir / dirname
+        for path in sorted(directory.glob("*")) if directory.is_dir() else []:
+            if path.name.startswith(".") or path.is_dir():
+                continue
+            if path.suffix != ".md":
+                raise ContentError(path, None, "onverwacht bestand: alleen .md-bestanden horen in deze map")
+            items.append(read_item(path, kind, vocabulary, content_dir))
+    _check_references(items)
+    return vocabulary, items
+
+
+def _check_references(items: list[ContentFile]) -> None:
+    sources = {i.slug for i in items if i.kind == "bron"}
+    examples = {i.slug for i in items if i.kind == "voorbeeld"}
+    for item in items:
+        text = item.path.read_text(encoding="utf-8")
+        if item.kind in ("voorbeeld", "kennis") and item.meta["source"] not in sources:
+            raise ContentError(item.path, "source",
+                               f"onbekende bron {item.meta['source']!r} (geen bestand in bronnen/)",
+                               _line_of(text, "source"))
+        for related in item.meta.get("related", []) if item.kind == "kennis" else []:
+            if related not in examples:
+                raise ContentError(item.path, "related", f"onbekend praktijkvoorbeeld {related!r}",
+                                   _line_of(text, "related"))

@@ -1,0 +1,293 @@
+"""Content types of the portal: practice examples, knowledge articles, sources and the controlled vocabulary."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import ClassVar
+
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Table, Text, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.meta import Base
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Status:
+    """Workflow states (Dutch values are what editors see and what the API returns)."""
+
+    DRAFT = "concept"
+    SUBMITTED = "ingediend"
+    PUBLISHED = "gepubliceerd"
+    RETURNED = "teruggestuurd"
+    REJECTED = "afgewezen"
+    #: A loaded item whose content file was removed: kept for history, hidden from the public.
+    WITHDRAWN = "ingetrokken"
+
+    ALL: ClassVar[tuple[str, ...]] = (DRAFT, SUBMITTED, PUBLISHED, RETURNED, REJECTED, WITHDRAWN)
+
+
+class RegionKind:
+    PROVINCE = "provincie"
+    YOUTH_REGION = "jeugdregio"
+    MUNICIPALITY = "gemeente"
+
+
+example_themes = Table(
+    "example_themes",
+    Base.metadata,
+    Column("example_id", ForeignKey("practice_examples.id", ondelete="CASCADE"), primary_key=True),
+    Column("theme_id", ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True),
+)
+
+example_school_types = Table(
+    "example_school_types",
+    Base.metadata,
+    Column("example_id", ForeignKey("practice_examples.id", ondelete="CASCADE"), primary_key=True),
+    Column("school_type_id", ForeignKey("school_types.id", ondelete="CASCADE"), primary_key=True),
+)
+
+article_themes = Table(
+    "article_themes",
+    Base.metadata,
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("theme_id", ForeignKey("themes.id", ondelete="CASCADE"), primary_key=True),
+)
+
+article_examples = Table(
+    "article_examples",
+    Base.metadata,
+    Column("article_id", ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("example_id", ForeignKey("practice_examples.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Theme(Base):
+    """A theme from the controlled vocabulary (content/vocabulaire/themas.yaml)."""
+
+    __tablename__ = "themes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Stable identifier used in URLs, filters and content files.
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    #: Position in the vocabulary file, so lists follow the editors' order.
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SchoolType(Base):
+    """A school type (onderwijssoort) such as po, so or vso."""
+
+    __tablename__ = "school_types"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Region(Base):
+    """A provincie, jeugdregio or gemeente; a gemeente points to its jeugdregio and provincie."""
+
+    __tablename__ = "regions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: One of RegionKind.
+    kind: Mapped[str] = mapped_column(String(20))
+    #: Other names people use (Friesland for Fryslân, Den Bosch for 's-Hertogenbosch).
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: For a gemeente: its jeugdregio.
+    youth_region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    #: For a gemeente or jeugdregio: its (main) provincie.
+    province_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    youth_region: Mapped[Region | None] = relationship(remote_side=[id], foreign_keys=[youth_region_id])
+    province: Mapped[Region | None] = relationship(remote_side=[id], foreign_keys=[province_id])
+
+
+class Source(Base):
+    """A source publication (bron) that content was drawn from."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    publisher: Mapped[str] = mapped_column(String(300))
+    year: Mapped[int | None] = mapped_column(Integer)
+    year_note: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str] = mapped_column(String(500), default="")
+    summary: Mapped[str] = mapped_column(Text)
+    #: Markdown: what the portal drew from this publication.
+    body: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20), default=Status.PUBLISHED)
+    #: content/ file this item was loaded from (relative path), empty for web-made items.
+    origin_path: Mapped[str] = mapped_column(String(300), default="")
+    #: Hash of the loaded file, so loading an unchanged file is a no-op.
+    origin_hash: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == Status.PUBLISHED
+
+
+class PracticeExample(Base):
+    """A praktijkvoorbeeld: how one school, region or partnership made education and youth care work together."""
+
+    __tablename__ = "practice_examples"
+
+    #: Markdown section fields in body order, with the heading each gets in the rendered page and content files.
+    SECTIONS: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("background", "Aanleiding"),
+        ("approach", "Aanpak"),
+        ("results", "Resultaten"),
+        ("financing_text", "Financiering"),
+        ("lessons", "Geleerde lessen"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text)
+    #: The place as people name it ("IJmuiden en Beverwijk").
+    place: Mapped[str] = mapped_column(String(200))
+    gemeente_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    youth_region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    province_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"))
+    target_group: Mapped[str] = mapped_column(Text, default="")
+    #: Partner organisations, in the order the source names them.
+    partners: Mapped[list[str]] = mapped_column(JSON, default=list)
+    #: One or two sentences: how it is paid for.
+    financing: Mapped[str] = mapped_column(Text, default="")
+    start_year: Mapped[int | None] = mapped_column(Integer)
+    #: Project status as the source states it: lopend, afgerond, pilot or onbekend.
+    project_status: Mapped[str] = mapped_column(String(20), default="")
+    featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    background: Mapped[str] = mapped_column(Text, default="")
+    approach: Mapped[str] = mapped_column(Text, default="")
+    results: Mapped[str] = mapped_column(Text, default="")
+    financing_text: Mapped[str] = mapped_column(Text, default="")
+    lessons: Mapped[str] = mapped_column(Text, default="")
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    source_chapter: Mapped[str] = mapped_column(String(300), default="")
+    #: Free-text source or website for web contributions without a known publication.
+    source_note: Mapped[str] = mapped_column(Text, default="")
+    #: Workflow state, one of Status.
+    status: Mapped[str] = mapped_column(String(20), default=Status.DRAFT, index=True)
+    origin_path: Mapped[str] = mapped_column(String(300), default="")
+    origin_hash: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    gemeente: Mapped[Region | None] = relationship(foreign_keys=[gemeente_id])
+    youth_region: Mapped[Region | None] = relationship(foreign_keys=[youth_region_id])
+    province: Mapped[Region | None] = relationship(foreign_keys=[province_id])
+    source: Mapped[Source | None] = relationship()
+    themes: Mapped[list[Theme]] = relationship(secondary=example_themes, order_by=Theme.position)
+    school_types: Mapped[list[SchoolType]] = relationship(
+        secondary=example_school_types, order_by=SchoolType.position
+    )
+    tips: Mapped[list[Tip]] = relationship(
+        back_populates="example", cascade="all, delete-orphan", order_by="Tip.position"
+    )
+    contacts: Mapped[list[Contact]] = relationship(
+        back_populates="example", cascade="all, delete-orphan", order_by="Contact.position"
+    )
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == Status.PUBLISHED
+
+    @property
+    def public_contacts(self) -> list[Contact]:
+        return [c for c in self.contacts if c.public]
+
+    def sections(self) -> list[tuple[str, str, str]]:
+        """(field, heading, markdown) for every section, in body order."""
+        return [(field, heading, getattr(self, field) or "") for field, heading in self.SECTIONS]
+
+    def body_markdown(self) -> str:
+        return "\n\n".join(f"## {heading}\n\n{text.strip()}" for _f, heading, text in self.sections()).strip()
+
+
+class Tip(Base):
+    """A practical tip attached to a practice example."""
+
+    __tablename__ = "tips"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    example_id: Mapped[int] = mapped_column(ForeignKey("practice_examples.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text)
+
+    example: Mapped[PracticeExample] = relationship(back_populates="tips")
+
+
+class Contact(Base):
+    """A contact person of a practice example. Only ``public`` contacts are ever shown outside the editors."""
+
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    example_id: Mapped[int] = mapped_column(ForeignKey("practice_examples.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(200), default="")
+    organisation: Mapped[str] = mapped_column(String(300), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    #: Published contacts are visible to everyone; private ones only to editors.
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    example: Mapped[PracticeExample] = relationship(back_populates="contacts")
+
+
+class Article(Base):
+    """A kennisartikel: definitions, models, step plans, success factors and other knowledge beyond one example."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    summary: Mapped[str] = mapped_column(Text)
+    #: What sort of knowledge this is (definitie, model, stappenplan...).
+    kind: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text, default="")
+    featured: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id"))
+    source_chapter: Mapped[str] = mapped_column(String(300), default="")
+    status: Mapped[str] = mapped_column(String(20), default=Status.PUBLISHED, index=True)
+    origin_path: Mapped[str] = mapped_column(String(300), default="")
+    origin_hash: Mapped[str] = mapped_column(String(64), default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    source: Mapped[Source | None] = relationship()
+    themes: Mapped[list[Theme]] = relationship(secondary=article_themes, order_by=Theme.position)
+    related_examples: Mapped[list[PracticeExample]] = relationship(
+        secondary=article_examples, order_by=PracticeExample.title
+    )
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == Status.PUBLISHED
+
+
+class SearchOutbox(Base):
+    """A pending change for the search index, written in the same transaction as the content change."""
+
+    __tablename__ = "search_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: "voorbeeld", "kennis" or "bron".
+    doc_type: Mapped[str] = mapped_column(String(20))
+    slug: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,0 +1,41 @@
+"""E-mail through pyramid_mailer, joined to the request's transaction: a message leaves only if the change commits.
+
+Development and tests set ``portal.maildir``: messages are written to that local maildir (read them with any mail
+client or ``mailbox.Maildir``). Production leaves it empty and configures SMTP with the ``mail.*`` settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyramid_mailer.mailer import Mailer
+from pyramid_mailer.message import Message
+
+FOOTER = "\n\n--\nKennisportaal Onderwijs & Jeugd\nDit bericht is automatisch verstuurd."
+
+
+def send_mail(request, recipients: list[str], subject: str, body: str) -> None:
+    recipients = sorted({r for r in recipients if r})
+    if not recipients:
+        return
+    mailer: Mailer = request.registry["portal.mailer"].bind(transaction_manager=request.tm)
+    message = Message(subject=subject, recipients=recipients, body=body + FOOTER)
+    if request.registry["portal.mail_to_maildir"]:
+        mailer.send_to_queue(message)
+    else:
+        mailer.send(message)
+
+
+def includeme(config):
+    settings = config.get_settings()
+    maildir = (settings.get("portal.maildir") or "").strip()
+    sender = settings.get("mail.default_sender") or "kennisportaal@localhost"
+    if maildir:
+        for sub in ("cur", "new", "tmp"):
+            Path(maildir, sub).mkdir(parents=True, exist_ok=True)
+        mailer = Mailer(queue_path=maildir, default_sender=sender)
+    else:
+        smtp = {k: v for k, v in settings.items() if k.startswith("mail.") and k != "mail.queue_path" and v != ""}
+        mailer = Mailer.from_settings(smtp, "mail.")
+    config.registry["portal.mailer"] = mailer
+    config.registry["portal.mail_to_maildir"] = bool(maildir)

@@ -1,0 +1,107 @@
+"""Engine and session wiring: one transaction-bound session per request (pyramid_tm + zope.sqlalchemy)."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+import zope.sqlalchemy
+from sqlalchemy import engine_from_config, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
+
+from portal.models.meta import Base
+
+__all__ = ["Base", "get_engine", "get_session_factory", "get_tm_session", "includeme", "load_models"]
+
+#: Modules that define mapped classes. Imported lazily by load_models(): model modules import portal.models.meta,
+#: so importing them from this package's top level would be circular.
+MODEL_MODULES = ("portal.content.models", "portal.accounts.models", "portal.workflow.models")
+
+
+def load_models() -> None:
+    """Import every model module so Base.metadata and the mappers know all tables (idempotent)."""
+    import importlib
+
+    for name in MODEL_MODULES:
+        importlib.import_module(name)
+    configure_mappers()
+
+#: Whether the current unit of work may write. Read-only requests start a plain (deferred) SQLite transaction so
+#: they never queue behind writers; everything else takes the write lock up front (BEGIN IMMEDIATE), because a
+#: deferred transaction that later upgrades to a writer fails with "database is locked" instead of waiting.
+write_intent: ContextVar[bool] = ContextVar("write_intent", default=True)
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    """WAL + busy timeout + immediate write transactions: concurrent writers wait instead of failing."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy (not the driver) issue BEGIN, so we can make it BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        # WAL + NORMAL is crash-safe (no corruption); it skips an fsync per commit, which matters for writers.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
+
+
+def get_engine(settings: dict, prefix: str = "sqlalchemy.") -> Engine:
+    load_models()
+    engine = engine_from_config(settings, prefix, future=True)
+    if engine.dialect.name == "sqlite":
+        _tune_sqlite(engine)
+    return engine
+
+
+def get_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def get_tm_session(session_factory: sessionmaker[Session], transaction_manager, request=None) -> Session:
+    """A session joined to ``transaction_manager``: committed or aborted by pyramid_tm, never by our code."""
+    dbsession = session_factory(info={"request": request})
+    zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
+    return dbsession
+
+
+def includeme(config):
+    settings = config.get_settings()
+    settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    config.include("pyramid_tm")
+    config.include("pyramid_retry")
+
+    engine = settings.get("portal.engine") or get_engine(settings)
+    session_factory = get_session_factory(engine)
+    config.registry["dbsession_factory"] = session_factory
+    config.registry["db_engine"] = engine
+
+    def dbsession(request):
+        # Requests made by scripts may carry their own session (see portal.scripts).
+        session = request.environ.get("app.dbsession")
+        if session is None:
+            session = get_tm_session(session_factory, request.tm, request=request)
+        return session
+
+    config.add_request_method(dbsession, reify=True)
+    config.add_tween("portal.models.write_intent_tween_factory", over="pyramid_tm.tm_tween_factory")
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def write_intent_tween_factory(handler, registry):
+    def tween(request):
+        token = write_intent.set(request.method not in SAFE_METHODS)
+        try:
+            return handler(request)
+        finally:
+            write_intent.reset(token)
+
+    return tween

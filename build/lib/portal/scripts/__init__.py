@@ -1,0 +1,1 @@
+"""Console scripts (portal-init, portal-load, ...)."""

@@ -1,0 +1,55 @@
+"""Dutch-aware full-text search. The only package that imports Whoosh.
+
+``config.include("portal.search")`` reads:
+
+- ``search.index_dir``  where the index generations live (default ``%(here)s/var/index``);
+- ``search.writer``     ``true`` (default): this process runs the single index writer thread that drains the
+  outbox after commits (and polls for other processes' changes); ``false``: changes wait for another process;
+- ``search.startup``    ``open`` (default): open the index, rebuilding it first when it is missing or corrupt;
+  ``rebuild``: always rebuild at start-up.
+
+and adds ``request.search``, a :class:`portal.search.api.RequestSearch`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from pyramid.settings import asbool
+
+from portal.search.api import RequestSearch
+from portal.search.service import Filters, SearchService
+
+__all__ = ["Filters", "RequestSearch", "SearchService", "get_service", "includeme"]
+
+
+def index_dir_from(settings: dict) -> str:
+    here = settings.get("here") or os.getcwd()
+    raw = settings.get("search.index_dir") or "%(here)s/var/index"
+    return raw.replace("%(here)s", str(here))
+
+
+def get_service(registry) -> SearchService:
+    return registry["search_service"]
+
+
+def includeme(config) -> None:
+    settings = config.get_settings()
+    service = SearchService(index_dir_from(settings), config.registry.get("dbsession_factory"))
+    if settings.get("search.startup", "open") == "rebuild":
+        service.rebuild(empty_on_error=True)
+    else:
+        service.start()
+    if asbool(settings.get("search.writer", True)):
+        service.start_worker()
+    config.registry["search_service"] = service
+
+    previous_close = getattr(config.registry, "portal_close", None)
+
+    def close() -> None:
+        service.close()
+        if callable(previous_close):
+            previous_close()
+
+    config.registry.portal_close = close
+    config.add_request_method(lambda request: RequestSearch(service, request), "search", reify=True)

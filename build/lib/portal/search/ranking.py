@@ -1,0 +1,203 @@
+"""Top-N ranking over a known result set, with cached per-term impacts (BM25).
+
+Whoosh scores every candidate through a tree of Python matcher objects (tens of microseconds per document),
+which is too slow when a common word matches thousands of documents. We already know the exact result set
+(a bitset, see masks.py), so ranking only needs each document's score: the sum over the query's terms of a
+BM25 impact. Impacts are computed once per (segment, field, term) from the postings and cached; a query then
+costs one pass over its terms' postings (a few hundred nanoseconds per posting) and a heap selection.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+
+from whoosh import query as wq
+
+from portal.search.masks import MaskCache, bitmask, iter_bits, posting_blocks, segment_key
+
+K1 = 1.2
+B = 0.75
+
+
+def scoring_terms(q: wq.Query) -> list[tuple[str, str, float]]:
+    """(field, term, boost) of every positive term in ``q`` (terms under a NOT do not score)."""
+    out: dict[tuple[str, str], float] = {}
+
+    def walk(node: wq.Query, boost: float) -> None:
+        if isinstance(node, wq.AndNot):
+            walk(node.a, boost * node.boost)
+            return
+        if isinstance(node, wq.Term):
+            key = (node.fieldname, node.text)
+            out[key] = max(out.get(key, 0.0), boost * node.boost)
+            return
+        if isinstance(node, wq.Phrase):
+            for word in node.words:
+                key = (node.fieldname, word)
+                out[key] = max(out.get(key, 0.0), boost * node.boost)
+            return
+        for sub in getattr(node, "subqueries", ()) or ([node.child] if hasattr(node, "child") else []):
+            walk(sub, boost * node.boost)
+
+    walk(q, 1.0)
+    return [(f, t, b) for (f, t), b in out.items() if f in ("title", "all")]
+
+
+class Ranker:
+    def __init__(self, cache: MaskCache):
+        self.cache = cache
+
+    def _lengths(self, reader, fieldname: str) -> array:
+        def compute():
+            return array(
+                "H", (min(65535, reader.doc_field_length(n, fieldname, 0)) for n in range(reader.doc_count_all()))
+            )
+
+        return self.cache.get((segment_key(reader), "len", fieldname), compute)
+
+    def _impacts(self, searcher, reader, fieldname: str, text: str, avg: float) -> tuple[array, array]:
+        # Rounded, so one edit (which changes the collection size a little) does not invalidate the cache.
+        idf = round(searcher.idf(fieldname, text), 2)
+        avg = round(avg or 1.0, 0) or 1.0
+
+        def compute():
+            docs, impacts = array("i"), array("f")
+            try:
+                matcher = reader.postings(fieldname, text)
+            except Exception:  # not in this segment
+                return docs, impacts
+            lengths = self._lengths(reader, fieldname)
+            norm = K1 * (1 - B)
+            per_length = K1 * B / (avg or 1.0)
+            for ids, weights in posting_blocks(matcher, weights=True):
+                docs.extend(ids)
+                impacts.extend(
+                    [
+                        idf * tf * (K1 + 1) / (tf + norm + per_length * lengths[doc])
+                        for doc, tf in zip(ids, weights, strict=True)
+                    ]
+                )
+            return docs, impacts
+
+        # The idf is part of the key: it changes when the collection changes.
+        return self.cache.get((segment_key(reader), "imp", fieldname, text, idf, avg), compute)
+
+    def _planes(self, searcher, fieldname: str, text: str, boost: float, averages) -> list[int]:
+        """The term's quantised impact (times boost) as bit planes over the whole index (bit b of each doc)."""
+        planes = [0] * PLANE_BITS
+        for sub, offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            docs, impacts = self._impacts(searcher, reader, fieldname, text, averages[fieldname])
+            if not docs:
+                continue
+
+            def compute(docs=docs, impacts=impacts):
+                # Documents grouped by quantised level (a few dozen distinct levels), then one bitset per level
+                # is OR-ed into the planes of its set bits.
+                by_level: dict[int, list[int]] = {}
+                for doc, impact in zip(docs, impacts, strict=True):
+                    level = min(PLANE_MAX, int(impact * boost / QUANTUM + 0.5))
+                    if level:
+                        group = by_level.get(level)
+                        if group is None:
+                            by_level[level] = [doc]
+                        else:
+                            group.append(doc)
+                local = [0] * PLANE_BITS
+                for level, group in by_level.items():
+                    mask = bitmask(group)
+                    for b in range(PLANE_BITS):
+                        if level >> b & 1:
+                            local[b] |= mask
+                return local
+
+            idf = round(searcher.idf(fieldname, text), 2)
+            avg = round(averages[fieldname] or 1.0, 0)
+            local = self.cache.get((segment_key(reader), "planes", fieldname, text, idf, avg, boost), compute)
+            for b in range(PLANE_BITS):
+                planes[b] |= local[b] << offset
+        return planes
+
+    def top(self, searcher, q: wq.Query, result_mask: int, count: int) -> list[tuple[int, float]]:
+        """The ``count`` best (docnum, score) of ``result_mask`` for query ``q``, best first.
+
+        Scores are first summed on quantised impacts held as bit planes (big-integer additions, a handful of
+        operations whatever the number of matches), which selects the best candidates in a few bitset steps;
+        only those candidates get their exact BM25 score.
+        """
+        if count <= 0 or result_mask <= 0:
+            return []
+        terms = scoring_terms(q)
+        averages = {f: searcher.avg_field_length(f, 1.0) for f in {f for f, _t, _b in terms}}
+        total: list[int] = []
+        for fieldname, text, boost in terms:
+            total = _add_planes(total, self._planes(searcher, fieldname, text, boost, averages))
+        candidates = _select(total, result_mask, count)
+        scored = []
+        for doc in candidates:
+            scored.append((doc, self._exact(searcher, doc, terms, averages)))
+        scored.sort(key=lambda kv: (-kv[1], kv[0]))
+        return scored[:count]
+
+    def _exact(self, searcher, doc: int, terms, averages) -> float:
+        score = 0.0
+        for sub, offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            local = doc - offset
+            if not 0 <= local < reader.doc_count_all():
+                continue
+            for fieldname, text, boost in terms:
+                docs, impacts = self._impacts(searcher, reader, fieldname, text, averages[fieldname])
+                at = bisect_left(docs, local)
+                if at < len(docs) and docs[at] == local:
+                    score += impacts[at] * boost
+            break
+        return score
+
+
+#: Impacts are quantised to PLANE_BITS bits in steps of QUANTUM (BM25 impacts stay below ~30 * boost).
+PLANE_BITS = 8
+PLANE_MAX = (1 << PLANE_BITS) - 1
+QUANTUM = 0.35
+
+
+def _add_planes(a: list[int], b: list[int]) -> list[int]:
+    """Bit-sliced addition of two numbers per document (ripple carry over the planes)."""
+    out = []
+    carry = 0
+    for i in range(max(len(a), len(b))):
+        x = a[i] if i < len(a) else 0
+        y = b[i] if i < len(b) else 0
+        out.append(x ^ y ^ carry)
+        carry = (x & y) | (carry & (x ^ y))
+    if carry:
+        out.append(carry)
+    return out
+
+
+def _select(planes: list[int], mask: int, count: int, slack: int = 2) -> list[int]:
+    """Documents of ``mask`` with the highest plane sums: at least ``count``, plus ties (up to a limit)."""
+    chosen = 0
+    remaining = mask
+    need = count
+    for plane in reversed(planes):
+        if need <= 0:
+            break
+        hit = remaining & plane
+        n = hit.bit_count()
+        if n >= need:
+            remaining = hit
+        else:
+            chosen |= hit
+            need -= n
+            remaining &= ~plane
+    out = list(iter_bits(chosen))
+    if need > 0:
+        limit = need * slack + 20
+        for doc in iter_bits(remaining):
+            out.append(doc)
+            limit -= 1
+            if limit <= 0:
+                break
+    return out

@@ -1,0 +1,91 @@
+"""Account management for beheerders: approve requests, change roles, disable, reset passwords."""
+
+from __future__ import annotations
+
+from pyramid.csrf import get_csrf_token
+from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from portal.accounts import services as accounts
+from portal.accounts.models import AccountRequest, Role, User
+from portal.mail import send_mail
+from portal.security import Permissions
+from portal.views.helpers import crumbs
+
+
+def _page(request, **extra):
+    users = list(request.dbsession.scalars(select(User).order_by(User.name)))
+    return {"users": users, "requests": accounts.pending_requests(request.dbsession), "roles": Role.LABELS,
+            "csrf_token": get_csrf_token(request), "new_password": None, "error": None,
+            "breadcrumbs": crumbs(request, ("Beheer", None), ("Gebruikers", None))} | extra
+
+
+def _by_id(request, model):
+    raw = request.matchdict.get("id", "")
+    item = request.dbsession.get(model, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    if item is None:
+        raise HTTPNotFound("Deze gebruiker of aanvraag bestaat niet.")
+    return item
+
+
+@view_config(route_name="beheer_gebruikers", renderer="portal:templates/account/users.jinja2",
+             permission=Permissions.MANAGE_USERS)
+def users(request):
+    return _page(request)
+
+
+@view_config(route_name="beheer_gebruiker", request_method="POST", renderer="portal:templates/account/users.jinja2",
+             permission=Permissions.MANAGE_USERS)
+def change_user(request):
+    user = _by_id(request, User)
+    action = request.POST.get("action", "")
+    try:
+        if action == "role":
+            if user.id == request.identity.id:
+                raise accounts.AccountError("U kunt uw eigen rol niet wijzigen.")
+            accounts.set_role(user, request.POST.get("role", ""))
+            request.session.flash(f"De rol van {user.name} is nu {user.role_label}.")
+        elif action in ("disable", "enable"):
+            if user.id == request.identity.id:
+                raise accounts.AccountError("U kunt uw eigen account niet uitschakelen.")
+            accounts.set_active(user, action == "enable")
+            state = "weer actief" if user.active else "uitgeschakeld"
+            request.session.flash(f"Het account van {user.name} is {state}.")
+        elif action == "reset-password":
+            password = accounts.generate_password()
+            accounts.set_password(user, password)
+            # Shown once to the beheerder, who passes it on; never stored in the clear.
+            return _page(request, new_password=(user, password))
+        else:
+            raise HTTPBadRequest("Onbekende actie.")
+    except accounts.AccountError as exc:
+        request.response.status_int = exc.status
+        return _page(request, error=exc.message)
+    return HTTPSeeOther(location=request.route_path("beheer_gebruikers"))
+
+
+@view_config(route_name="beheer_aanvraag", request_method="POST", renderer="portal:templates/account/users.jinja2",
+             permission=Permissions.MANAGE_USERS)
+def decide_request(request):
+    account_request = _by_id(request, AccountRequest)
+    decision = request.POST.get("decision", "")
+    if decision not in ("approve", "decline"):
+        raise HTTPBadRequest("Onbekende beslissing.")
+    note = (request.POST.get("note") or "").strip()[:2000]
+    try:
+        user = accounts.decide_request(request.dbsession, account_request, request.identity,
+                                       decision == "approve", note)
+    except accounts.AccountError as exc:
+        request.response.status_int = exc.status
+        return _page(request, error=exc.message)
+    if user is not None:
+        send_mail(request, [user.email], "Uw account is goedgekeurd",
+                  f"Welkom bij het Kennisportaal, {user.name}. U kunt nu inloggen met uw e-mailadres en het "
+                  f"wachtwoord dat u koos:\n{request.route_url('inloggen')}")
+        request.session.flash(f"{user.name} heeft nu een account als bijdrager.")
+    else:
+        send_mail(request, [account_request.email], "Uw accountaanvraag",
+                  "Uw aanvraag voor een account is niet goedgekeurd." + (f"\n\n{note}" if note else ""))
+        request.session.flash("De aanvraag is afgewezen.")
+    return HTTPSeeOther(location=request.route_path("beheer_gebruikers"))

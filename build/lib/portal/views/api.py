@@ -1,0 +1,73 @@
+"""JSON API for practice examples. Only published items; errors are JSON with a Dutch message."""
+
+from __future__ import annotations
+
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.view import view_config
+
+from portal.content import catalog
+from portal.content.models import PracticeExample
+from portal.rendering import render_markdown
+from portal.security import Permissions
+
+MAX_PER_PAGE = 100
+
+
+def example_summary(request, example: PracticeExample) -> dict:
+    return {
+        "slug": example.slug,
+        "title": example.title,
+        "summary": example.summary,
+        "url": request.route_url("voorbeeld", slug=example.slug),
+        "place": example.place,
+        "province": example.province.name if example.province else None,
+        "region": example.youth_region.name if example.youth_region else None,
+        "school_types": [t.slug for t in example.school_types],
+        "themes": [t.slug for t in example.themes],
+        "source": example.source.title if example.source else None,
+    }
+
+
+def example_full(request, example: PracticeExample) -> dict:
+    body = example.body_markdown()
+    return {
+        **example_summary(request, example),
+        "gemeente": example.gemeente.name if example.gemeente else None,
+        "target_group": example.target_group,
+        "partners": list(example.partners),
+        "financing": example.financing,
+        "start_year": example.start_year,
+        "status": example.project_status or None,
+        "sections": [{"field": f, "heading": h, "markdown": text, "html": str(render_markdown(text))}
+                     for f, h, text in example.sections()],
+        "body_markdown": body,
+        "body_html": str(render_markdown(body)),
+        "tips": [tip.text for tip in example.tips],
+        # Only contacts published with consent; private contacts never leave the editors' pages.
+        "contacts": [{"name": c.name, "role": c.role or None, "organisation": c.organisation or None,
+                      "email": c.email or None} for c in example.public_contacts],
+        "source_chapter": example.source_chapter or None,
+        "source_url": request.route_url("bron", slug=example.source.slug) if example.source else None,
+        "published_at": example.published_at.isoformat() if example.published_at else None,
+    }
+
+
+@view_config(route_name="api_voorbeelden", renderer="json", permission=Permissions.VIEW, request_method="GET")
+def api_examples(request):
+    params = request.GET
+    filters = catalog.parse_filters(params, request.dbsession)
+    page = catalog.parse_int(params, "page", 1, maximum=100_000)
+    per_page = catalog.parse_int(params, "per_page", 20, maximum=MAX_PER_PAGE)
+    sort = catalog.parse_sort(params)
+    result = catalog.example_page(request.dbsession, filters, page=page, per_page=per_page, sort=sort,
+                                  with_facets=False)
+    return {"total": result.total, "page": page, "per_page": per_page,
+            "items": [example_summary(request, e) for e in result.items]}
+
+
+@view_config(route_name="api_voorbeeld", renderer="json", permission=Permissions.VIEW, request_method="GET")
+def api_example(request):
+    example = catalog.get_published_example(request.dbsession, request.matchdict["slug"])
+    if example is None:
+        raise HTTPNotFound("Dit praktijkvoorbeeld bestaat niet of is niet gepubliceerd.")
+    return example_full(request, example)

@@ -1,0 +1,66 @@
+"""Practice examples: the browsable, filterable list and the detail page."""
+
+from __future__ import annotations
+
+import logging
+
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.view import view_config
+
+from portal.content import catalog
+from portal.security import Permissions
+from portal.views.helpers import FACET_LABELS, crumbs, filters_url
+
+log = logging.getLogger(__name__)
+
+PER_PAGE = 12
+
+
+@view_config(route_name="voorbeelden", renderer="portal:templates/examples.jinja2", permission=Permissions.VIEW)
+def example_list(request):
+    params = request.GET
+    filters = catalog.parse_filters(params, request.dbsession)
+    sort = catalog.parse_sort(params)
+    page_number = catalog.parse_int(params, "page", 1, maximum=10_000)
+    result = catalog.example_page(request.dbsession, filters, page=page_number, per_page=PER_PAGE, sort=sort)
+    if page_number > result.pages:
+        raise HTTPNotFound(f"Pagina {page_number} bestaat niet; er zijn {result.pages} pagina's.")
+    labels = catalog.filter_labels(request.dbsession, filters)
+    return {
+        # every chosen value, also one that has no results with the other filters (and so is not among the facets)
+        "active_filters": [(facet, value, labels.get((facet, value), value)) for facet, value in filters.as_params()],
+        "page": result,
+        "filters": filters,
+        "sort": sort,
+        "sorts": catalog.SORTS,
+        "facet_labels": FACET_LABELS,
+        "toggle_url": lambda facet, value: filters_url(
+            request, "voorbeelden", filters.toggled(facet, value), sort=sort if sort != catalog.DEFAULT_SORT else None),
+        "page_url": lambda n: filters_url(
+            request, "voorbeelden", filters, sort=sort if sort != catalog.DEFAULT_SORT else None,
+            page=n if n > 1 else None),
+        "clear_url": request.route_path("voorbeelden"),
+        "breadcrumbs": crumbs(request, ("Praktijkvoorbeelden", None)),
+    }
+
+
+@view_config(route_name="voorbeeld", renderer="portal:templates/example.jinja2", permission=Permissions.VIEW)
+def example_detail(request):
+    example = catalog.get_published_example(request.dbsession, request.matchdict["slug"])
+    if example is None:
+        raise HTTPNotFound("Dit praktijkvoorbeeld bestaat niet of is niet (meer) gepubliceerd.")
+    return {
+        "example": example,
+        "related": related_examples(request, example.slug),
+        "breadcrumbs": crumbs(request, ("Praktijkvoorbeelden", request.route_url("voorbeelden")),
+                              (example.title, None)),
+    }
+
+
+def related_examples(request, slug: str) -> list[dict]:
+    """"Vergelijkbare voorbeelden" from the search engine; the page still works when search is unavailable."""
+    try:
+        return list(request.search.related(slug, limit=5))
+    except Exception:  # search is an enhancement here; the example page must never fail because of it
+        log.exception("Vergelijkbare voorbeelden voor %s konden niet worden bepaald", slug)
+        return []

@@ -1,0 +1,51 @@
+"""Machine-readable ways in: an Atom feed of published examples, a sitemap and robots.txt."""
+
+from __future__ import annotations
+
+from pyramid.view import view_config
+
+from portal.content import catalog
+from portal.content.models import RegionKind
+from portal.security import Permissions
+
+FEED_SIZE = 30
+
+
+@view_config(route_name="feed_voorbeelden", renderer="portal:templates/feed.jinja2", permission=Permissions.VIEW)
+def examples_feed(request):
+    examples = catalog.recent_examples(request.dbsession, limit=FEED_SIZE)
+    request.response.content_type = "application/atom+xml"
+    updated = max((e.published_at or e.updated_at for e in examples), default=None)
+    return {"examples": examples, "updated": updated}
+
+
+@view_config(route_name="sitemap", renderer="portal:templates/sitemap.jinja2", permission=Permissions.VIEW)
+def sitemap(request):
+    db = request.dbsession
+    overviews = ("home", "voorbeelden", "themas", "regios", "kennis", "bronnen", "over")
+    urls = [request.route_url(name) for name in overviews]
+    page = catalog.example_page(db, catalog.ExampleFilters(), per_page=100_000, with_facets=False)
+    urls += [request.route_url("voorbeeld", slug=e.slug) for e in page.items]
+    urls += [request.route_url("kennisartikel", slug=a.slug) for a in catalog.published_articles(db)]
+    urls += [request.route_url("bron", slug=s.slug) for s in catalog.published_sources(db)]
+    urls += [request.route_url("thema", slug=t.slug) for t, _e, _a in catalog.themes_with_counts(db)]
+    for province in catalog.region_tree(db):
+        urls.append(request.route_url("regio", slug=province["region"].slug))
+        for youth in province["jeugdregios"]:
+            urls.append(request.route_url("regio", slug=youth["region"].slug))
+            urls += [request.route_url("regio", slug=g["region"].slug) for g in youth["gemeenten"]
+                     if g["region"].kind == RegionKind.MUNICIPALITY]
+    request.response.content_type = "application/xml"
+    return {"urls": urls}
+
+
+@view_config(route_name="robots", permission=Permissions.VIEW)
+def robots(request):
+    response = request.response
+    response.content_type = "text/plain"
+    response.text = (
+        "User-agent: *\nDisallow: /redactie\nDisallow: /bijdragen\nDisallow: /mijn-bijdragen\n"
+        "Disallow: /account\nDisallow: /beheer\n"
+        f"Sitemap: {request.route_url('sitemap')}\n"
+    )
+    return response

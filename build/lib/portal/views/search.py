@@ -1,0 +1,115 @@
+"""Search: the results page (/zoeken), the JSON API (/api/zoeken) and autocomplete (/api/suggesties)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from pyramid.httpexceptions import HTTPBadRequest
+from pyramid.view import view_config
+
+from portal.search.service import FACETS, SORTS, Filters
+from portal.security import Permissions
+from portal.views.helpers import crumbs
+
+FACET_TITLES = {
+    "type": "Soort",
+    "thema": "Thema",
+    "regio": "Jeugdregio",
+    "provincie": "Provincie",
+    "schooltype": "Schooltype",
+}
+#: Facets in the order the page shows them.
+FACET_ORDER = ("type", "thema", "regio", "provincie", "schooltype")
+PARAMS = ("q", *FACETS, "sort", "page")
+
+
+def _params(request):
+    """The GET parameters, or a 400 for input that is not even text (invalid UTF-8)."""
+    try:
+        return request.GET
+    except UnicodeDecodeError as exc:
+        raise HTTPBadRequest("De zoekopdracht bevat tekens die we niet kunnen lezen.") from exc
+
+
+def _current(params) -> list[tuple[str, str]]:
+    pairs = []
+    for name in PARAMS:
+        for value in params.getall(name):
+            if value not in ("", None) and name != "page":
+                pairs.append((name, str(value)[:2000]))
+    return pairs
+
+
+def _url(request, pairs: list[tuple[str, str]]) -> str:
+    query = urlencode(pairs)
+    return request.route_path("zoeken") + (f"?{query}" if query else "")
+
+
+@view_config(route_name="zoeken", renderer="portal:templates/search.jinja2", permission=Permissions.VIEW)
+def search_page(request):
+    params = _params(request)
+    search = request.search
+    outcome = search.outcome(params)
+    pairs = _current(params)
+
+    def without(name: str, value: str | None = None) -> str:
+        return _url(request, [(k, v) for k, v in pairs if not (k == name and (value is None or v == value))])
+
+    def with_page(page: int) -> str:
+        return _url(request, [*pairs, ("page", str(page))])
+
+    active = [
+        {
+            "name": name,
+            "title": FACET_TITLES[name],
+            "value": value,
+            "label": next((e["label"] for e in outcome.facets.get(name, []) if e["value"] == value), value),
+            "remove_url": without(name, value),
+        }
+        for name in FACET_ORDER
+        for value in outcome_filters(params).get(name, [])
+    ]
+    without_counts = [
+        {"title": FACET_TITLES[name], "count": count, "url": without(name)}
+        for name, count in outcome.without.items()
+        if count > outcome.total
+    ]
+    suggestion_url = (
+        _url(request, [("q", outcome.suggestion), *[(k, v) for k, v in pairs if k != "q"]])
+        if outcome.suggestion
+        else None
+    )
+    popular = search.popular_themes() if outcome.total == 0 else []
+    return {
+        "q": outcome.parsed.text,
+        "outcome": outcome,
+        "results": search.results(outcome),
+        "facet_order": [n for n in FACET_ORDER if outcome.facets.get(n)],
+        "facet_titles": FACET_TITLES,
+        "active": active,
+        "without_counts": without_counts,
+        "suggestion_url": suggestion_url,
+        "popular": [
+            {"label": t["label"], "count": t["count"], "url": _url(request, [("thema", t["value"])])} for t in popular
+        ],
+        "sorts": SORTS,
+        "sort_urls": {s: _url(request, [*[(k, v) for k, v in pairs if k != "sort"], ("sort", s)]) for s in SORTS},
+        "prev_url": with_page(outcome.page - 1) if outcome.page > 1 else None,
+        "next_url": with_page(outcome.page + 1) if outcome.page < outcome.pages else None,
+        "breadcrumbs": crumbs(request, ("Zoeken", None)),
+    }
+
+
+def outcome_filters(params) -> dict[str, list[str]]:
+    return Filters.from_params(params).values
+
+
+@view_config(route_name="api_zoeken", renderer="json", permission=Permissions.VIEW, request_method="GET")
+def api_search(request):
+    return request.search.search(_params(request))
+
+
+@view_config(route_name="api_suggesties", renderer="json", permission=Permissions.VIEW, request_method="GET")
+def api_suggestions(request):
+    params = _params(request)
+    return request.search.suggest(params.get("q"))

@@ -1,0 +1,1 @@
+"""Contributions and the editorial workflow: drafts, revisions, review, publication, working copies."""

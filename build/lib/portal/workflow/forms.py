@@ -1,0 +1,264 @@
+"""The contribution form (Deform/Colander): sections, repeatable tips and contacts, conversion to snapshots.
+
+Drafts accept incomplete text (only the title is required, plus types, lengths and known values); what a submission
+additionally needs is checked by workflow.services.completeness_errors and shown next to the same fields.
+Repeatable items work without JavaScript: the form always shows a few empty rows, and the "meer velden" button adds
+more (empty rows are ignored when saving).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import colander
+import deform
+from pyramid.i18n import get_localizer
+from pyramid.threadlocal import get_current_request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.content.files import PROJECT_STATUSES
+from portal.content.models import Region, RegionKind, SchoolType, Source, Theme
+from portal.workflow.snapshot import FIELD_LABELS, empty_snapshot, normalised
+
+MAX_TEXT = 20_000
+MAX_TIPS = 30
+MAX_CONTACTS = 20
+EMPTY_ROWS = 2
+#: Which form section holds which snapshot field (used to put errors next to the right field).
+SECTIONS = {
+    "basis": ("title", "summary", "place", "gemeente", "provincie", "school_types", "target_group", "themes",
+              "partners", "start_year", "project_status"),
+    "aanpak": ("background", "approach"),
+    "resultaten": ("results",),
+    "financiering": ("financing", "financing_text"),
+    "lessen": ("lessons",),
+    "bron": ("source", "source_chapter", "source_note"),
+}
+MARKDOWN_HELP = ("U kunt Markdown gebruiken: een lege regel begint een nieuwe alinea, *schuin*, **vet**, "
+                 "lijstjes met '- ' en tussenkopjes met '### '. HTML wordt niet overgenomen.")
+
+
+def _length(maximum: int, minimum: int = 0):
+    return colander.Length(min=minimum, max=maximum,
+                           min_err="Dit veld is verplicht.",
+                           max_err=f"Te lang: maximaal {maximum} tekens.")
+
+
+def _text(name: str, maximum: int = 300, required: bool = False, textarea: bool = False, rows: int = 4,
+          description: str = "") -> colander.SchemaNode:
+    widget = deform.widget.TextAreaWidget(rows=rows) if textarea else deform.widget.TextInputWidget()
+    return colander.SchemaNode(
+        colander.String(), name=name, title=FIELD_LABELS.get(name, name), widget=widget, description=description,
+        validator=_length(maximum, 1 if required else 0), missing=colander.required if required else "",
+        missing_msg="Dit veld is verplicht.", preparer=lambda v: v.strip() if isinstance(v, str) else v)
+
+
+def _markdown(name: str, description: str = "") -> colander.SchemaNode:
+    return _text(name, MAX_TEXT, textarea=True, rows=8, description=description or MARKDOWN_HELP)
+
+
+class Vocabulary:
+    def __init__(self, dbsession: Session):
+        regions = list(dbsession.scalars(select(Region).order_by(Region.name)))
+        self.municipalities = [(r.slug, r.name) for r in regions if r.kind == RegionKind.MUNICIPALITY]
+        self.provinces = [(r.slug, r.name) for r in regions if r.kind == RegionKind.PROVINCE]
+        self.themes = [(t.slug, t.name) for t in dbsession.scalars(select(Theme).order_by(Theme.position))]
+        self.school_types = [(t.slug, t.name)
+                             for t in dbsession.scalars(select(SchoolType).order_by(SchoolType.position))]
+        self.sources = [(s.slug, s.title) for s in dbsession.scalars(select(Source).order_by(Source.title))]
+
+
+def _choice(name: str, values: list[tuple[str, str]], empty: str) -> colander.SchemaNode:
+    allowed = [v for v, _l in values]
+    return colander.SchemaNode(
+        colander.String(), name=name, title=FIELD_LABELS[name], missing="",
+        widget=deform.widget.SelectWidget(values=[("", empty), *values]),
+        validator=colander.OneOf(["", *allowed], msg_err="Kies een waarde uit de lijst."))
+
+
+def _multi(name: str, values: list[tuple[str, str]]) -> colander.SchemaNode:
+    allowed = {v for v, _l in values}
+
+    def validator(node, value):
+        unknown = set(value) - allowed
+        if unknown:
+            raise colander.Invalid(node, "Kies alleen waarden uit de lijst.")
+
+    return colander.SchemaNode(colander.Set(), name=name, title=FIELD_LABELS[name], missing=set(),
+                               widget=deform.widget.CheckboxChoiceWidget(values=values, inline=False),
+                               validator=validator)
+
+
+def _contact_validator(node, value):
+    if any((value.get(k) or "").strip() for k in ("role", "organisation", "email")) and not value["name"]:
+        exc = colander.Invalid(node, "Vul de naam van de contactpersoon in.")
+        exc["name"] = "Vul de naam in (of maak alle velden van deze contactpersoon leeg)."
+        raise exc
+
+
+def contribution_schema(vocab: Vocabulary) -> colander.SchemaNode:
+    schema = colander.SchemaNode(colander.Mapping(unknown="ignore"))
+    for hidden in ("csrf_token", "version", "token"):
+        schema.add(colander.SchemaNode(colander.String(), name=hidden, missing="",
+                                       widget=deform.widget.HiddenWidget()))
+    basis = colander.SchemaNode(colander.Mapping(), name="basis", title="Basisgegevens")
+    basis.add(_text("title", 300, required=True))
+    basis.add(_text("summary", 600, textarea=True, rows=4,
+                    description="Eén alinea (maximaal 600 tekens): wat is het en wat levert het op?"))
+    basis.add(_text("place", 200, description="De plaats zoals mensen hem noemen, bijvoorbeeld 'IJmuiden'."))
+    basis.add(_choice("gemeente", vocab.municipalities, "— kies een gemeente (jeugdregio en provincie volgen) —"))
+    basis.add(_choice("provincie", vocab.provinces, "— kies een provincie (als de gemeente ontbreekt) —"))
+    basis.add(_multi("school_types", vocab.school_types))
+    basis.add(_text("target_group", 2000, textarea=True, rows=2, description="Voor welke kinderen of jongeren?"))
+    basis.add(_multi("themes", vocab.themes))
+    basis.add(_text("partners", 4000, textarea=True, rows=3, description="Eén organisatie per regel."))
+    basis.add(colander.SchemaNode(
+        colander.Integer(), name="start_year", title=FIELD_LABELS["start_year"], missing=None,
+        validator=colander.Range(1900, 2100, min_err="Een jaartal na 1900.", max_err="Een jaartal vóór 2100."),
+        widget=deform.widget.TextInputWidget(attributes={"inputmode": "numeric"})))
+    basis.add(colander.SchemaNode(
+        colander.String(), name="project_status", title=FIELD_LABELS["project_status"], missing="",
+        widget=deform.widget.SelectWidget(values=[("", "— onbekend —"), *[(s, s.capitalize())
+                                                                          for s in PROJECT_STATUSES]]),
+        validator=colander.OneOf(["", *PROJECT_STATUSES], msg_err="Kies een waarde uit de lijst.")))
+    schema.add(basis)
+    for section, title in (("aanpak", "Aanleiding en aanpak"), ("resultaten", "Resultaten"),
+                           ("financiering", "Financiering"), ("lessen", "Geleerde lessen")):
+        node = colander.SchemaNode(colander.Mapping(), name=section, title=title)
+        for field in SECTIONS[section]:
+            if field == "financing":
+                node.add(_text(field, 2000, textarea=True, rows=2,
+                               description="Eén of twee zinnen: hoe wordt het betaald?"))
+            else:
+                node.add(_markdown(field))
+        schema.add(node)
+    tips = colander.SchemaNode(
+        colander.Sequence(), name="tips", title="Tips", missing=[],
+        description="Eén tip per veld. Lege velden worden overgeslagen.",
+        validator=colander.Length(max=MAX_TIPS + EMPTY_ROWS + 3, max_err="Te veel tips."),
+        widget=deform.widget.SequenceWidget())
+    tips.add(colander.SchemaNode(colander.String(), name="tip", title="Tip", missing="",
+                                 widget=deform.widget.TextAreaWidget(rows=2), validator=_length(1000)))
+    schema.add(tips)
+    contacts = colander.SchemaNode(
+        colander.Sequence(), name="contacts", title="Contactpersonen", missing=[],
+        description=("Kies per persoon of naam en e-mailadres openbaar mogen worden (alleen met toestemming van "
+                     "die persoon) of alleen voor de redactie zijn. Lege blokken worden overgeslagen."),
+        validator=colander.Length(max=MAX_CONTACTS + EMPTY_ROWS + 3, max_err="Te veel contactpersonen."),
+        widget=deform.widget.SequenceWidget())
+    contact = colander.SchemaNode(colander.Mapping(), name="contact", title="Contactpersoon",
+                                  validator=_contact_validator)
+    contact.add(colander.SchemaNode(colander.String(), name="name", title="Naam", missing="",
+                                    validator=_length(200)))
+    contact.add(colander.SchemaNode(colander.String(), name="role", title="Functie", missing="",
+                                    validator=_length(200)))
+    contact.add(colander.SchemaNode(colander.String(), name="organisation", title="Organisatie", missing="",
+                                    validator=_length(300)))
+    contact.add(colander.SchemaNode(
+        colander.String(), name="email", title="E-mailadres", missing="",
+        validator=colander.All(_length(254), colander.Email(msg="Dit is geen geldig e-mailadres.")),
+        preparer=lambda v: v.strip() if isinstance(v, str) else v))
+    contact.add(colander.SchemaNode(
+        colander.String(), name="visibility", title="Zichtbaarheid", missing="redactie",
+        widget=deform.widget.RadioChoiceWidget(values=[("redactie", "Alleen voor de redactie"),
+                                                       ("openbaar", "Openbaar op de website")]),
+        validator=colander.OneOf(["redactie", "openbaar"], msg_err="Kies openbaar of alleen voor de redactie.")))
+    contact.add(colander.SchemaNode(
+        colander.Boolean(), name="consent", missing=False,
+        title="Deze persoon geeft toestemming om naam en e-mailadres te publiceren",
+        widget=deform.widget.CheckboxWidget()))
+    contacts.add(contact)
+    schema.add(contacts)
+    bron = colander.SchemaNode(colander.Mapping(), name="bron", title="Bron of website")
+    bron.add(_choice("source", vocab.sources, "— geen publicatie uit onze bronnenlijst —"))
+    bron.add(_text("source_chapter", 300, description="Hoofdstuk of onderdeel, als u een bron uit de lijst kiest."))
+    bron.add(_text("source_note", 1000, textarea=True, rows=2,
+                   description="Website, rapport of andere plek waar meer te lezen is."))
+    schema.add(bron)
+    return schema
+
+
+BUTTONS = (
+    deform.Button("opslaan", "Opslaan als concept"),
+    deform.Button("voorbeeld", "Voorbeeld bekijken", css_class="secondary"),
+    deform.Button("meer", "Meer velden voor tips en contactpersonen", css_class="secondary"),
+    deform.Button("indienen", "Opslaan en indienen bij de redactie", css_class="primary"),
+)
+
+
+def make_form(request, action: str, buttons=BUTTONS) -> deform.Form:
+    schema = contribution_schema(Vocabulary(request.dbsession))
+    return deform.Form(schema, action=action, buttons=buttons, formid="bijdrage")
+
+
+def appstruct_to_snapshot(appstruct: dict[str, Any]) -> dict[str, Any]:
+    data = empty_snapshot()
+    for section, fields in SECTIONS.items():
+        for field in fields:
+            data[field] = appstruct[section][field]
+    data["school_types"] = sorted(data["school_types"])
+    data["themes"] = sorted(data["themes"])
+    data["partners"] = [line.strip() for line in (data["partners"] or "").splitlines() if line.strip()]
+    data["tips"] = [tip.strip() for tip in appstruct["tips"] if tip and tip.strip()][:MAX_TIPS]
+    data["contacts"] = [
+        {"name": c["name"].strip(), "role": c["role"].strip(), "organisation": c["organisation"].strip(),
+         "email": c["email"].strip(), "public": c["visibility"] == "openbaar", "consent": bool(c["consent"])}
+        for c in appstruct["contacts"]
+        if any((c.get(k) or "").strip() for k in ("name", "role", "organisation", "email"))
+    ][:MAX_CONTACTS]
+    return data
+
+
+def snapshot_to_appstruct(data: dict[str, Any], extra_rows: int = EMPTY_ROWS) -> dict[str, Any]:
+    data = normalised(data)
+    appstruct: dict[str, Any] = {}
+    for section, fields in SECTIONS.items():
+        appstruct[section] = {f: data[f] for f in fields}
+    appstruct["basis"]["partners"] = "\n".join(data["partners"])
+    appstruct["basis"]["school_types"] = set(data["school_types"])
+    appstruct["basis"]["themes"] = set(data["themes"])
+    if appstruct["basis"]["start_year"] is None:
+        appstruct["basis"]["start_year"] = colander.null
+    appstruct["tips"] = list(data["tips"]) + [""] * extra_rows
+    empty_contact = {"name": "", "role": "", "organisation": "", "email": "", "visibility": "redactie",
+                     "consent": False}
+    appstruct["contacts"] = [
+        {"name": c.get("name", ""), "role": c.get("role", ""), "organisation": c.get("organisation", ""),
+         "email": c.get("email", ""), "visibility": "openbaar" if c.get("public") else "redactie",
+         "consent": bool(c.get("consent"))}
+        for c in data["contacts"]
+    ] + [dict(empty_contact) for _ in range(extra_rows)]
+    return appstruct
+
+
+def pad_cstruct(form: deform.Form, extra: int) -> None:
+    """Add ``extra`` empty tip and contact rows to the typed values before re-rendering."""
+    cstruct = form.cstruct
+    if not isinstance(cstruct, dict):
+        return
+    blank_contact = {"name": "", "role": "", "organisation": "", "email": "", "visibility": "redactie",
+                     "consent": "false"}
+    tips = ["" if t is colander.null else t for t in (cstruct.get("tips") or [])]
+    contacts = [c for c in (cstruct.get("contacts") or []) if isinstance(c, dict)]
+    cstruct["tips"] = (tips + [""] * extra)[: MAX_TIPS + EMPTY_ROWS + 3]
+    cstruct["contacts"] = (contacts + [dict(blank_contact) for _ in range(extra)])[: MAX_CONTACTS + EMPTY_ROWS + 3]
+    form.cstruct = cstruct
+
+
+def _translator(term):
+    request = get_current_request()
+    if request is None:
+        return term
+    return get_localizer(request).translate(term)
+
+
+def includeme(config):
+    here = Path(__file__).resolve().parents[1] / "deform_templates"
+    deform_dir = Path(deform.__file__).resolve().parent / "templates"
+    deform.Form.set_zpt_renderer([str(here), str(deform_dir)], translator=_translator)
+    config.add_translation_dirs("colander:locale/", "deform:locale/")
+    config.add_static_view("deform_static", "deform:static", cache_max_age=3600)
+    # The whole site is Dutch: colander's and deform's own messages come from their nl catalogues.
+    config.set_locale_negotiator(lambda request: "nl")

@@ -1,0 +1,404 @@
+"""The editorial workflow: saving (always as a new revision), the legal transitions, working copies, restore.
+
+States (Status): concept -> ingediend -> gepubliceerd | teruggestuurd (-> ingediend again) | afgewezen.
+Only the transitions in TRANSITIONS exist; each is recorded with who, when and why. A published item is never
+edited in place: changes go to a working copy with its own state, and publishing the copy updates the public item.
+
+Nothing here commits: pyramid_tm (or the script's unit of work) owns the transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, object_session
+from transaction.interfaces import TransientError
+
+from portal.accounts.models import Role, User
+from portal.content.files import EMAIL_RE
+from portal.content.models import PracticeExample, Status, utcnow
+from portal.workflow.models import CaseTip, ExampleWorkflow, Remark, Revision, Transition
+from portal.workflow.snapshot import (
+    FIELD_LABELS,
+    SECTION_FIELDS,
+    apply_snapshot,
+    normalised,
+    snapshot_from_example,
+    unique_slug,
+)
+
+MAX_SUMMARY = 600
+MAX_THEMES = 8
+
+
+class WorkflowError(Exception):
+    """A request the workflow refuses; ``message`` is Dutch and shown to the user, ``status`` the HTTP code."""
+
+    status = 409
+
+    def __init__(self, message: str, errors: dict[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+class IllegalTransition(WorkflowError):
+    status = 409
+
+
+class EditConflict(WorkflowError):
+    """Someone else saved in between: the form's version is stale. The caller keeps the user's text."""
+
+    status = 409
+
+
+class Incomplete(WorkflowError):
+    """A contribution cannot be submitted yet; ``errors`` maps field names to Dutch messages."""
+
+    status = 400
+
+
+@dataclasses.dataclass(frozen=True)
+class Action:
+    name: str
+    label: str
+    sources: tuple[str, ...]
+    target: str
+    editor_only: bool
+    needs_reason: bool = False
+
+
+#: The only legal transitions.
+TRANSITIONS: dict[str, Action] = {
+    "submit": Action("submit", "Indienen", (Status.DRAFT, Status.RETURNED), Status.SUBMITTED, editor_only=False),
+    "publish": Action("publish", "Publiceren", (Status.SUBMITTED,), Status.PUBLISHED, editor_only=True),
+    "return": Action("return", "Terugsturen", (Status.SUBMITTED,), Status.RETURNED, editor_only=True),
+    "reject": Action("reject", "Afwijzen", (Status.SUBMITTED,), Status.REJECTED, editor_only=True,
+                     needs_reason=True),
+}
+
+STATUS_LABELS = {
+    Status.DRAFT: "Concept",
+    Status.SUBMITTED: "Ingediend",
+    Status.PUBLISHED: "Gepubliceerd",
+    Status.RETURNED: "Teruggestuurd",
+    Status.REJECTED: "Afgewezen",
+    Status.WITHDRAWN: "Ingetrokken",
+}
+
+
+def is_editor(user: User | None) -> bool:
+    return user is not None and user.role in (Role.EDITOR, Role.ADMIN)
+
+
+@dataclasses.dataclass
+class ItemState:
+    """Where an item stands for the people working on it."""
+
+    example: PracticeExample
+    workflow: ExampleWorkflow | None
+
+    @property
+    def has_copy(self) -> bool:
+        return self.workflow is not None and self.workflow.copy_status is not None
+
+    @property
+    def status(self) -> str:
+        """The workflow state that edits and transitions act on (the copy's state if there is a copy)."""
+        return self.workflow.copy_status if self.has_copy else self.example.status
+
+    @property
+    def version(self) -> int:
+        return self.workflow.version if self.workflow is not None else 0
+
+    @property
+    def status_label(self) -> str:
+        label = STATUS_LABELS.get(self.status, self.status)
+        return f"{label} (wijziging van een gepubliceerd voorbeeld)" if self.has_copy else label
+
+    def data(self) -> dict[str, Any]:
+        """The text being worked on: the working copy, else the latest revision of an unpublished item (it keeps
+        what the row cannot, such as a contact marked public without consent yet), else the row itself."""
+        if self.has_copy:
+            return normalised(self.workflow.copy_data or {})
+        session = object_session(self.example)
+        if self.workflow is not None and self.example.status != Status.PUBLISHED and session is not None:
+            revision = session.scalar(select(Revision).where(Revision.example_id == self.example.id,
+                                                             Revision.on_copy.is_(False))
+                                      .order_by(Revision.number.desc()).limit(1))
+            if revision is not None:
+                return normalised(revision.data)
+        return snapshot_from_example(self.example)
+
+
+def item_state(dbsession: Session, example: PracticeExample) -> ItemState:
+    return ItemState(example, dbsession.get(ExampleWorkflow, example.id))
+
+
+def _ensure_workflow(dbsession: Session, state: ItemState, author: User | None) -> ExampleWorkflow:
+    """Items that came from content/ files get their bookkeeping (and a baseline revision) when first edited."""
+    if state.workflow is None:
+        state.workflow = ExampleWorkflow(example_id=state.example.id, owner_id=None, version=1)
+        dbsession.add(state.workflow)
+        dbsession.add(Revision(example_id=state.example.id, number=1, data=snapshot_from_example(state.example),
+                               author_id=None, note="ingeladen uit content/"))
+        if state.example.status == Status.PUBLISHED:
+            state.workflow.published_revision = 1
+        dbsession.flush()
+    return state.workflow
+
+
+def _next_revision(dbsession: Session, example_id: int) -> int:
+    return (dbsession.scalar(select(func.max(Revision.number)).where(Revision.example_id == example_id)) or 0) + 1
+
+
+def latest_revision(dbsession: Session, example_id: int) -> Revision | None:
+    return dbsession.scalar(select(Revision).where(Revision.example_id == example_id)
+                            .order_by(Revision.number.desc()).limit(1))
+
+
+def get_revision(dbsession: Session, example_id: int, number: int) -> Revision | None:
+    return dbsession.scalar(select(Revision).where(Revision.example_id == example_id, Revision.number == number))
+
+
+def revisions(dbsession: Session, example_id: int) -> list[Revision]:
+    return list(dbsession.scalars(select(Revision).where(Revision.example_id == example_id)
+                                  .order_by(Revision.number.desc())))
+
+
+def transitions(dbsession: Session, example_id: int) -> list[Transition]:
+    return list(dbsession.scalars(select(Transition).where(Transition.example_id == example_id)
+                                  .order_by(Transition.created_at.desc(), Transition.id.desc())))
+
+
+def _bump(workflow: ExampleWorkflow) -> None:
+    workflow.version = workflow.version + 1
+
+
+def create_contribution(dbsession: Session, owner: User, data: dict[str, Any],
+                        token: str) -> tuple[ItemState, bool]:
+    """A new draft, and whether it was created now. The form's one-time token makes a double-clicked save store
+    the item once (the second request gets the first one's item)."""
+    existing = _by_creation_token(dbsession, owner, token)
+    if existing is not None:
+        return existing, False
+    try:
+        # A savepoint, so that a truly simultaneous second request (PostgreSQL lets both past the lookup above)
+        # loses only this block on the unique token and then returns the first request's item.
+        with dbsession.begin_nested():
+            example = PracticeExample(slug=unique_slug(dbsession, data.get("title") or "voorbeeld"), title="",
+                                      summary="", place="", status=Status.DRAFT, origin_path="", origin_hash="")
+            apply_snapshot(dbsession, example, data)
+            dbsession.add(example)
+            dbsession.flush()
+            workflow = ExampleWorkflow(example_id=example.id, owner_id=owner.id, version=1, creation_token=token)
+            dbsession.add(workflow)
+            dbsession.add(Revision(example_id=example.id, number=1, data=normalised(data), author_id=owner.id,
+                                   note="aangemaakt"))
+            dbsession.flush()
+    except IntegrityError as exc:
+        existing = _by_creation_token(dbsession, owner, token)
+        if existing is None:
+            # Another writer took the same slug at the same moment: let pyramid_retry run the request again.
+            raise TransientError("gelijktijdige bijdrage met dezelfde titel") from exc
+        return existing, False
+    return ItemState(example, workflow), True
+
+
+def _by_creation_token(dbsession: Session, owner: User, token: str) -> ItemState | None:
+    existing = dbsession.scalar(select(ExampleWorkflow).where(ExampleWorkflow.creation_token == token))
+    if existing is None:
+        return None
+    if existing.owner_id != owner.id:
+        raise WorkflowError("Dit formulier is al gebruikt. Begin een nieuwe bijdrage.")
+    return ItemState(existing.example, existing)
+
+
+def check_can_edit(state: ItemState, user: User) -> None:
+    status = state.status
+    if status in (Status.REJECTED, Status.WITHDRAWN):
+        raise WorkflowError(f"Dit voorbeeld is {STATUS_LABELS[status].lower()} en kan niet meer worden bewerkt.")
+    if status == Status.SUBMITTED and not is_editor(user):
+        raise WorkflowError("Dit voorbeeld is ingediend en ligt bij de redactie. U kunt het pas weer bewerken "
+                            "als de redactie het heeft teruggestuurd.")
+
+
+def save(dbsession: Session, state: ItemState, user: User, data: dict[str, Any], version: int,
+         note: str = "opgeslagen") -> bool:
+    """Store ``data`` as a new revision. Returns False when nothing changed (e.g. a double-clicked save).
+
+    Raises EditConflict when ``version`` is not the current one and the text differs from what is stored.
+    """
+    data = normalised(data)
+    if state.workflow is not None and version != state.workflow.version and data == state.data():
+        return False  # the same text arrived twice (a double click): already stored
+    check_can_edit(state, user)
+    if state.workflow is not None and version != state.workflow.version:
+        raise EditConflict("Iemand anders heeft dit voorbeeld intussen opgeslagen. Uw tekst is niet opgeslagen "
+                           "maar staat hieronder nog in het formulier; vergelijk hem met de nieuwste versie.")
+    if data == state.data() and state.workflow is not None:
+        return False
+    workflow = _ensure_workflow(dbsession, state, user)
+    on_copy = state.example.status == Status.PUBLISHED
+    if on_copy:
+        workflow.copy_data = data
+        if workflow.copy_status is None:
+            workflow.copy_status = Status.DRAFT
+    else:
+        apply_snapshot(dbsession, state.example, data)
+        state.example.updated_at = utcnow()
+    dbsession.add(Revision(example_id=state.example.id, number=_next_revision(dbsession, state.example.id),
+                           data=data, author_id=user.id, note=note, on_copy=on_copy))
+    _bump(workflow)
+    dbsession.flush()
+    return True
+
+
+def completeness_errors(data: dict[str, Any]) -> dict[str, str]:
+    """What still has to be filled in before a contribution can be submitted (field -> Dutch message)."""
+    data = normalised(data)
+    errors: dict[str, str] = {}
+    for field in ("title", "summary", "place", "target_group", "financing", *SECTION_FIELDS):
+        if not (data[field] or "").strip():
+            errors[field] = f"Vul '{FIELD_LABELS[field]}' in voordat u indient."
+    if len(data["summary"]) > MAX_SUMMARY:
+        errors["summary"] = f"De samenvatting is te lang (maximaal {MAX_SUMMARY} tekens)."
+    if not data["gemeente"] and not data["provincie"]:
+        errors["provincie"] = "Kies een gemeente of een provincie."
+    if not 1 <= len(data["themes"]) <= MAX_THEMES:
+        errors["themes"] = f"Kies 1 tot {MAX_THEMES} thema's."
+    if not data["source"] and not (data["source_note"] or "").strip():
+        errors["source_note"] = "Noem de bron of website waar dit voorbeeld op is gebaseerd."
+    for index, contact in enumerate(data["contacts"], start=1):
+        if not (contact.get("name") or "").strip():
+            errors["contacts"] = f"Contactpersoon {index} heeft geen naam."
+        elif contact.get("email") and not EMAIL_RE.match(contact["email"]):
+            errors["contacts"] = f"Contactpersoon {index}: ongeldig e-mailadres."
+        elif contact.get("public") and not contact.get("consent"):
+            errors["contacts"] = (f"Contactpersoon {index} is als openbaar gemarkeerd: bevestig dat deze persoon "
+                                  "toestemming geeft om naam en e-mailadres te publiceren, of kies "
+                                  "'alleen voor de redactie'.")
+    return errors
+
+
+def transition(dbsession: Session, state: ItemState, user: User, action_name: str, version: int,
+               reason: str = "", remarks: dict[str, str] | None = None) -> bool:
+    """Apply one legal transition. Returns False for a repeated (double-clicked) request that already happened."""
+    action = TRANSITIONS.get(action_name)
+    if action is None:
+        raise IllegalTransition("Onbekende actie.")
+    if action.editor_only and not is_editor(user):
+        raise IllegalTransition("Alleen de redactie kan een voorbeeld publiceren, terugsturen of afwijzen.")
+    current = state.status
+    if state.workflow is not None and version != state.workflow.version:
+        if current == action.target:
+            return False  # the same click arrived twice
+        raise EditConflict("Dit voorbeeld is intussen gewijzigd. Bekijk de nieuwste versie en probeer het opnieuw.")
+    if current not in action.sources:
+        raise IllegalTransition(
+            f"'{action.label}' kan niet vanuit de status '{STATUS_LABELS.get(current, current)}'.")
+    remarks = {k: v.strip() for k, v in (remarks or {}).items() if v and v.strip() and k in FIELD_LABELS}
+    reason = (reason or "").strip()
+    if action.needs_reason and not reason:
+        raise Incomplete("Geef een reden op; de indiener krijgt die te zien.", {"reason": "Reden is verplicht."})
+    if action.name == "return" and not remarks and not reason:
+        raise Incomplete("Schrijf minstens één opmerking of een toelichting, zodat de indiener weet wat er moet "
+                         "gebeuren.", {"reason": "Opmerking of toelichting is verplicht."})
+    if action.name in ("submit", "publish"):
+        errors = completeness_errors(state.data())
+        if errors:
+            raise Incomplete("Het voorbeeld is nog niet compleet.", errors)
+    workflow = _ensure_workflow(dbsession, state, user)
+    on_copy = state.has_copy
+    revision = latest_revision(dbsession, state.example.id)
+    revision_number = revision.number if revision else None
+    now = utcnow()
+    if action.name == "submit":
+        workflow.submitted_at = now
+    if action.name == "publish":
+        if on_copy:
+            apply_snapshot(dbsession, state.example, workflow.copy_data or {})
+            workflow.copy_data, workflow.copy_status = None, None
+        state.example.status = Status.PUBLISHED
+        state.example.published_at = state.example.published_at or now
+        state.example.updated_at = now
+        workflow.published_revision = revision_number
+    elif on_copy and action.name == "reject":
+        # A rejected change is dropped; the published version stays as it is.
+        workflow.copy_data, workflow.copy_status = None, None
+    elif on_copy:
+        workflow.copy_status = action.target
+    else:
+        state.example.status = action.target
+    for field, text in remarks.items():
+        dbsession.add(Remark(example_id=state.example.id, revision=revision_number or 0, field=field, text=text,
+                             author_id=user.id))
+    dbsession.add(Transition(example_id=state.example.id, from_status=current, to_status=action.target,
+                             on_copy=on_copy, revision=revision_number, actor_id=user.id, reason=reason,
+                             created_at=now))
+    _bump(workflow)
+    dbsession.flush()
+    return True
+
+
+def restore(dbsession: Session, state: ItemState, user: User, number: int, version: int) -> None:
+    """Make an older revision the text being worked on again (as a new revision; history is never rewritten)."""
+    revision = get_revision(dbsession, state.example.id, number)
+    if revision is None:
+        raise WorkflowError("Deze revisie bestaat niet.")
+    if state.status == Status.SUBMITTED and not is_editor(user):
+        raise WorkflowError("Dit voorbeeld ligt bij de redactie.")
+    if state.workflow is not None and version != state.workflow.version:
+        raise EditConflict("Dit voorbeeld is intussen gewijzigd. Bekijk de geschiedenis opnieuw.")
+    data = normalised(revision.data)
+    if state.status in (Status.REJECTED, Status.WITHDRAWN):
+        raise WorkflowError("Een afgewezen of ingetrokken voorbeeld kan niet worden hersteld.")
+    if data == state.data():
+        raise WorkflowError(f"Revisie {number} is gelijk aan de huidige tekst; er is niets hersteld.")
+    save(dbsession, state, user, data, state.version, note=f"hersteld uit revisie {number}")
+
+
+def latest_remarks(dbsession: Session, example_id: int) -> tuple[Transition | None, list[Remark]]:
+    """The last 'return' or 'reject' decision and the remarks written with it (for the contributor)."""
+    decision = dbsession.scalar(
+        select(Transition).where(Transition.example_id == example_id,
+                                 Transition.to_status.in_((Status.RETURNED, Status.REJECTED)))
+        .order_by(Transition.created_at.desc(), Transition.id.desc()).limit(1))
+    if decision is None:
+        return None, []
+    remarks = list(dbsession.scalars(
+        select(Remark).where(Remark.example_id == example_id, Remark.revision == (decision.revision or 0))
+        .order_by(Remark.id)))
+    order = list(FIELD_LABELS)
+    remarks.sort(key=lambda r: order.index(r.field) if r.field in order else len(order))
+    return decision, remarks
+
+
+def own_items(dbsession: Session, user: User) -> list[ItemState]:
+    rows = dbsession.execute(
+        select(PracticeExample, ExampleWorkflow).join(ExampleWorkflow, ExampleWorkflow.example_id == PracticeExample.id)
+        .where(ExampleWorkflow.owner_id == user.id).order_by(PracticeExample.updated_at.desc())).all()
+    return [ItemState(e, w) for e, w in rows]
+
+
+def queue(dbsession: Session) -> list[ItemState]:
+    """Submitted items and submitted changes to published items, oldest submission first."""
+    rows = dbsession.execute(
+        select(PracticeExample, ExampleWorkflow).join(ExampleWorkflow, ExampleWorkflow.example_id == PracticeExample.id)
+        .where((PracticeExample.status == Status.SUBMITTED) | (ExampleWorkflow.copy_status == Status.SUBMITTED))
+        .order_by(ExampleWorkflow.submitted_at, PracticeExample.id)).all()
+    return [ItemState(e, w) for e, w in rows]
+
+
+def open_case_tips(dbsession: Session) -> list[CaseTip]:
+    return list(dbsession.scalars(select(CaseTip).where(CaseTip.handled.is_(False))
+                                  .order_by(CaseTip.created_at, CaseTip.id)))
+
+
+def editor_addresses(dbsession: Session) -> list[str]:
+    editors = list(dbsession.scalars(select(User.email).where(User.role == Role.EDITOR, User.active.is_(True))))
+    return editors or list(dbsession.scalars(select(User.email).where(User.role == Role.ADMIN,
+                                                                      User.active.is_(True))))
