@@ -31,7 +31,6 @@ from sqlalchemy.orm import sessionmaker  # noqa: E402
 
 from portal.content.models import PracticeExample, Status  # noqa: E402
 from portal.models.meta import Base  # noqa: E402
-from portal.search.documents import max_outbox_id  # noqa: E402
 from portal.search.service import Filters, SearchService  # noqa: E402
 
 WORDS_TEXT = (
@@ -315,9 +314,7 @@ def main(argv=None) -> int:
         engine, factory = setup_db(run / "portal.sqlite")
         service = SearchService(str(run / "index"), factory)
         start = time.perf_counter()
-        with factory() as session:
-            position = max_outbox_id(session)
-        service.rebuild_from(Corpus(seed=size).documents(size), position)
+        service.rebuild_from(Corpus(seed=size).documents(size))
         rebuild = time.perf_counter() - start
         # The edit target must be in the index as it would be after a rebuild from the database.
         with factory() as session:

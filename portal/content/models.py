@@ -5,7 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Table, Text, func
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    FetchedValue,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.meta import Base
@@ -282,12 +295,19 @@ class Article(Base):
 
 
 class SearchOutbox(Base):
-    """A pending change for the search index, written in the same transaction as the content change."""
+    """A pending change for the search index, written in the same transaction as the content change.
+
+    How the index readers find rows in commit order is explained in ``portal.search.cursor``.
+    """
 
     __tablename__ = "search_outbox"
+    # SQLite: AUTOINCREMENT, so an id is never handed out twice (not even after old rows were pruned).
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: "voorbeeld", "kennis" or "bron".
     doc_type: Mapped[str] = mapped_column(String(20))
     slug: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: PostgreSQL only: the writing transaction's id (``pg_current_xact_id()``, filled in by the database).
+    txid: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue(), index=True)

@@ -15,7 +15,6 @@ from portal.content.models import (
     Article,
     PracticeExample,
     Region,
-    SearchOutbox,
     Source,
     Status,
 )
@@ -225,9 +224,3 @@ def documents_for(session: Session, doc_type: str, slug: str) -> list[dict]:
     if item is None or not item.is_published:
         return []
     return BUILDERS[doc_type](item)
-
-
-def max_outbox_id(session: Session) -> int:
-    from sqlalchemy import func
-
-    return session.scalar(select(func.max(SearchOutbox.id))) or 0

@@ -1,51 +1,66 @@
-"""Index storage: generations on disk, atomic swap, rebuild, and applying outbox changes.
+"""Index storage: generations on disk, atomic swap, rebuild, verification, applying changes, cleaning files.
 
-Layout of ``search.index_dir``::
+Layout of ``search.index_dir`` (one directory per process: indexes are local, the database is shared)::
 
     CURRENT                 name of the live generation (replaced atomically with os.replace)
     gen-<time>-<rand>/      a complete Whoosh index, plus
         lexicon.txt         the compound-splitting lexicon it was built with
-        outbox.pos          id of the last SearchOutbox row reflected in this generation
+        outbox.pos          how far the outbox has been applied (see portal.search.cursor)
+        manifest.json       size and CRC-32 of every file of the live index state
+        .in-use             locked (shared) by every process that has this generation open
 
 A rebuild writes a new generation next to the live one and swaps CURRENT when it is complete, so searches keep
-working during a rebuild and a crash mid-rebuild leaves the old index in place. Old generations are removed
-after the swap (open files stay readable on POSIX until their readers close them).
+working during a rebuild and a crash mid-rebuild leaves the old index in place. A generation directory is removed
+only when no process holds its ``.in-use`` lock, and files of merged-away segments only when no searcher of this
+process can still open them: readers never see files disappear under them.
+
+Any damage (CURRENT with arbitrary bytes, a missing, truncated or altered file, an unreadable position) makes
+:meth:`IndexStore.open` raise :class:`IndexUnavailable`, and the keeper rebuilds at start-up.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import json
 import logging
 import os
+import re
 import secrets
 import shutil
 import time
+import zlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
 from whoosh import index as windex
-from whoosh.index import FileIndex
+from whoosh.index import TOC, FileIndex
 
 from portal.search.analysis import Lexicon, build_lexicon
+from portal.search.cursor import Position, PositionError
 from portal.search.schema import build_schema, with_derived_fields
-from portal.search.writing import install as install_fast_writing
-
-install_fast_writing()
+from portal.search.writing import writer_for
 
 log = logging.getLogger(__name__)
 
 CURRENT = "CURRENT"
 LEXICON = "lexicon.txt"
 POSITION = "outbox.pos"
+MANIFEST = "manifest.json"
+IN_USE = ".in-use"
+GENERATION_NAME = re.compile(r"gen-[0-9A-Za-z-]{1,60}")
 #: Documents read before indexing starts, to build the compound lexicon from the corpus.
 LEXICON_SAMPLE = 2_000
 #: Processes analysing documents during a large rebuild.
 WRITER_PROCS = max(1, min(4, os.cpu_count() or 1))
+_TOC_NAME = TOC._pattern("MAIN")
+_SEGMENT_FILE = TOC._segment_pattern("MAIN")
 
 
 class IndexUnavailable(Exception):
-    """The index directory holds no usable index (missing or corrupt)."""
+    """The index directory holds no usable index (missing or damaged)."""
 
 
 @dataclass
@@ -54,15 +69,36 @@ class Generation:
     path: Path
     index: FileIndex
     lexicon: Lexicon
+    #: Open file whose shared lock tells other processes this generation is in use (None once released).
+    _in_use: object | None = field(default=None, repr=False)
 
-    def read_position(self) -> int:
+    def read_position(self) -> Position:
+        """Raises PositionError when the file is missing or damaged."""
         try:
-            return int((self.path / POSITION).read_text().strip() or 0)
-        except (OSError, ValueError):
-            return 0
+            raw = (self.path / POSITION).read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PositionError(f"outbox-positie van {self.name} onleesbaar") from exc
+        return Position.loads(raw)
 
-    def write_position(self, position: int) -> None:
-        _atomic_write(self.path / POSITION, f"{position}\n")
+    def write_position(self, position: Position) -> None:
+        _atomic_write(self.path / POSITION, position.dumps())
+
+    def position_age(self) -> float:
+        """Seconds since the position was last written or confirmed (see confirm_position)."""
+        try:
+            return time.time() - (self.path / POSITION).stat().st_mtime
+        except OSError:
+            return float("inf")
+
+    def confirm_position(self) -> None:
+        """The outbox had nothing new: record that the position is current without creating any file."""
+        with contextlib.suppress(OSError):
+            os.utime(self.path / POSITION)
+
+    def release(self) -> None:
+        handle, self._in_use = self._in_use, None
+        if handle is not None:
+            handle.close()  # closing drops the flock
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -71,34 +107,118 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _crc(path: Path) -> int:
+    crc = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def _live_files(path: Path) -> list[str]:
+    """The files that make up the index state: the newest TOC, the files of its segments, the lexicon."""
+    ix = windex.open_dir(str(path))
+    toc = ix._read_toc()
+    segment_ids = {s.segment_id() for s in toc.segments}
+    names = [LEXICON, f"_MAIN_{toc.generation}.toc"]
+    for child in path.iterdir():
+        match = _SEGMENT_FILE.match(child.name)
+        if match and match.group(1) in segment_ids:
+            names.append(child.name)
+    return sorted(names)
+
+
+def write_manifest(path: Path, previous: dict[str, list[int]] | None = None) -> None:
+    """Record size and checksum of every live file; files known from ``previous`` are immutable, not re-read."""
+    previous = previous or {}
+    manifest = {}
+    for name in _live_files(path):
+        size = (path / name).stat().st_size
+        known = previous.get(name)
+        reuse = known and known[0] == size and not name.endswith(".toc")
+        manifest[name] = known if reuse else [size, _crc(path / name)]
+    _atomic_write(path / MANIFEST, json.dumps(manifest, sort_keys=True))
+
+
+def read_manifest(path: Path) -> dict[str, list[int]]:
+    try:
+        data = json.loads((path / MANIFEST).read_bytes().decode("utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("geen object")
+        return {str(k): [int(v[0]), int(v[1])] for k, v in data.items()}
+    except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+        raise IndexUnavailable(f"manifest van {path.name} ontbreekt of is onleesbaar") from exc
+
+
+def verify(path: Path) -> None:
+    """Every file of the manifest is there with its size and checksum, and the manifest names the newest TOC."""
+    manifest = read_manifest(path)
+    tocs = sorted((int(m.group(1)) for m in map(_TOC_NAME.match, os.listdir(path)) if m), reverse=True)
+    if not tocs or f"_MAIN_{tocs[0]}.toc" not in manifest:
+        raise IndexUnavailable(f"zoekindex {path.name}: de inhoudsopgave past niet bij het manifest")
+    for name, (size, crc) in manifest.items():
+        file = path / name
+        try:
+            if file.stat().st_size != size or _crc(file) != crc:
+                raise IndexUnavailable(f"zoekindex {path.name}: bestand {name} is beschadigd")
+        except OSError as exc:
+            raise IndexUnavailable(f"zoekindex {path.name}: bestand {name} ontbreekt") from exc
+
+
+def _lock_in_use(path: Path):
+    handle = (path / IN_USE).open("a")
+    fcntl.flock(handle, fcntl.LOCK_SH)
+    return handle
+
+
 class IndexStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
 
     def current_name(self) -> str | None:
+        """The live generation's name, or None when CURRENT is missing or holds anything but a valid name."""
         try:
-            name = (self.root / CURRENT).read_text(encoding="utf-8").strip()
+            raw = (self.root / CURRENT).read_bytes()
         except OSError:
             return None
-        return name or None
+        try:
+            name = raw.decode("ascii").strip()
+        except UnicodeDecodeError:
+            return None
+        return name if GENERATION_NAME.fullmatch(name) else None
 
-    def open(self) -> Generation:
-        """The live generation; raises IndexUnavailable when it is missing or unreadable."""
+    def open(self, check: bool = True) -> Generation:
+        """The live generation; raises IndexUnavailable when it is missing or damaged in any way.
+
+        ``check`` verifies every file against the manifest (start-up); following a swap made by a rebuild
+        that just wrote and verified it may skip that.
+        """
         name = self.current_name()
         if not name:
-            raise IndexUnavailable("geen zoekindex gevonden")
+            raise IndexUnavailable("geen (leesbare) zoekindex gevonden")
         path = self.root / name
+        handle = None
         try:
+            handle = _lock_in_use(path)
+            if check:
+                verify(path)
             lexicon = Lexicon.load(path / LEXICON)
             lexicon.stems  # noqa: B018  (computed now, not during the first search)
             ix = windex.open_dir(str(path), schema=build_schema(lexicon))
             with ix.searcher() as searcher:  # reads every segment's TOC entry: proves the files are there
                 searcher.doc_count()
-        except Exception as exc:  # Whoosh raises many kinds of errors on damaged files
+            generation = Generation(name, path, ix, lexicon, handle)
+            generation.read_position()
+        except Exception as exc:  # Whoosh, the lexicon and the position raise many kinds of errors on damage
+            if handle is not None:
+                handle.close()
+            if isinstance(exc, IndexUnavailable):
+                raise
             raise IndexUnavailable(f"zoekindex {name} is onleesbaar: {exc}") from exc
-        return Generation(name, path, ix, lexicon)
+        return generation
 
-    def rebuild(self, documents: Iterable[dict], position: int, on_progress: Callable[[int], None] | None = None):
+    def rebuild(self, documents: Iterable[dict], position: Position,
+                on_progress: Callable[[int], None] | None = None) -> Generation:
         """Build a complete new generation from ``documents`` and make it live. Returns the new Generation."""
         self.root.mkdir(parents=True, exist_ok=True)
         name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
@@ -110,11 +230,11 @@ class IndexStore:
             lexicon = build_lexicon(f"{d.get('title', '')} {d.get('summary', '')} {d.get('body', '')}" for d in sample)
             lexicon.save(tmp_path / LEXICON)
             ix = windex.create_in(str(tmp_path), build_schema(lexicon))
-            # Large corpora are analysed by several processes (Whoosh's MpWriter; each builds a segment).
+            # Large corpora are analysed by several processes (each builds a segment).
             procs = WRITER_PROCS if len(sample) >= LEXICON_SAMPLE else 1
             # compound=False: separate segment files are opened lazily; a compound file is read into memory
             # on every open, which made each refresh of a 100k index cost half a second.
-            writer = ix.writer(limitmb=128, procs=procs, multisegment=procs > 1, compound=False)
+            writer = writer_for(ix, procs=procs, limitmb=128, multisegment=procs > 1, compound=False)
             count = 0
             try:
                 for doc in _chain(sample, docs):
@@ -126,36 +246,50 @@ class IndexStore:
                 writer.cancel()
                 raise
             writer.commit(optimize=procs == 1)
-            _atomic_write(tmp_path / POSITION, f"{position}\n")
+            self._clean_files(tmp_path)
+            _atomic_write(tmp_path / POSITION, position.dumps())
+            write_manifest(tmp_path)
             os.replace(tmp_path, self.root / name)
         except BaseException:
             shutil.rmtree(tmp_path, ignore_errors=True)
             raise
         _atomic_write(self.root / CURRENT, f"{name}\n")
-        self._remove_old(keep={name})
+        self.remove_unused(keep={name})
         log.info("zoekindex %s opgebouwd met %d documenten", name, count)
-        return self.open()
+        return self.open(check=False)
 
-    def _remove_old(self, keep: set[str]) -> None:
+    def remove_unused(self, keep: set[str]) -> None:
+        """Remove generations that no process has open (their .in-use lock is free), and stale builds."""
+        if not self.root.is_dir():
+            return
         for child in self.root.iterdir():
             if child.is_dir() and child.name.startswith("gen-") and child.name not in keep:
-                shutil.rmtree(child, ignore_errors=True)
+                try:
+                    handle = (child / IN_USE).open("a")
+                except OSError:
+                    continue
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # a process still reads it; that process removes it when it moves on
+                else:
+                    shutil.rmtree(child, ignore_errors=True)
+                finally:
+                    handle.close()
             elif child.name.startswith(".building-") and time.time() - child.stat().st_mtime > 24 * 3600:
                 shutil.rmtree(child, ignore_errors=True)  # left behind by a crashed rebuild
 
-    def apply(
-        self,
-        generation: Generation,
-        collect: Callable[[int], tuple[dict[tuple[str, str], list[dict]], int]],
-    ) -> int:
-        """Apply outbox changes under the index's write lock (one writer per index, across processes).
+    def apply(self, generation: Generation, changes: dict[tuple[str, str], list[dict]], position: Position) -> int:
+        """Write changed items ({(doc_type, slug): documents}; [] removes the item) and the new position.
 
-        ``collect(position)`` returns ({(doc_type, slug): documents}, new_position) for the outbox rows after
-        ``position``; an empty document list removes the item. Returns the number of items changed.
+        Takes the index's write lock. Opens a writer only when there is something to write, so an idle
+        process creates no files.
         """
-        writer = generation.index.writer(timeout=30.0, compound=False)
+        if not changes:
+            generation.write_position(position)
+            return 0
+        writer = writer_for(generation.index, timeout=30.0, compound=False)
         try:
-            changes, position = collect(generation.read_position())
             for (doc_type, slug), docs in changes.items():
                 key = f"{doc_type}:{slug}"
                 writer.delete_by_term("key", key)
@@ -163,16 +297,37 @@ class IndexStore:
                     writer.delete_by_term("parent", key)
                 for doc in docs:
                     writer.add_document(**with_derived_fields(doc))
-            if not changes:
-                writer.cancel()
-                return 0
             writer.commit()
-            generation.write_position(position)
         except BaseException:
             if not writer.is_closed:
                 writer.cancel()
             raise
+        generation.write_position(position)
+        write_manifest(generation.path, _manifest_or_empty(generation.path))
         return len(changes)
+
+    def clean(self, generation: Generation) -> None:
+        """Delete files no longer part of the index. Call only when no searcher can still open them."""
+        lock = generation.index.lock("WRITELOCK")
+        if not lock.acquire(blocking=False):
+            return  # a writer is busy; the next clean removes them
+        try:
+            self._clean_files(generation.path)
+        finally:
+            lock.release()
+
+    @staticmethod
+    def _clean_files(path: Path) -> None:
+        ix = windex.open_dir(str(path))
+        toc = ix._read_toc()
+        windex.clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
+
+
+def _manifest_or_empty(path: Path) -> dict[str, list[int]]:
+    try:
+        return read_manifest(path)
+    except IndexUnavailable:
+        return {}
 
 
 def _chain(first: list[dict], rest: Iterable[dict]):

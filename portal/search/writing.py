@@ -1,16 +1,15 @@
-"""Cheaper bulk writing for Whoosh's segment writer (same files, same postings; only less Python work).
+"""Our index writers: Whoosh's segment writers, subclassed (nothing in Whoosh is patched).
 
-A full rebuild of 100,000 items pushes some 230 million postings through Whoosh's writer, and two of its
-per-posting steps cost more than the analysis itself:
+Two differences from Whoosh's own writers, both used explicitly by ``portal.search.index``:
 
-- the posting pool spills sorted runs to temporary files with one ``pickle.dump`` per posting and reads them
-  back with one ``pickle.load`` each; we write and read the runs in chunks of ``RUN_CHUNK`` postings (a single
-  pickle call per chunk), which keeps the same memory limit and the same sort order;
-- writing the postings asks the on-disk length column for the document's field length once per posting
-  (a seek and a read per call); we read each field's length column once into memory for the segment.
-
-``install()`` applies both to Whoosh's classes (idempotent); ``portal.search.index`` calls it on import, so
-the writer processes of a rebuild (forked from the parent) use them too.
+- **Files are never deleted by a commit.** Whoosh's commit removes the files of segments it merged away at
+  once; a searcher that opened those segments earlier but reads their files lazily (separate files, not a
+  compound file) then fails. The keeper removes unreferenced files itself once no searcher can need them
+  (``IndexStore.clean``).
+- **Cheaper bulk writing** (same files, same postings, less Python work). A rebuild of 100,000 items pushes some
+  230 million postings through the writer: the posting pool writes and reads its sorted runs in chunks of
+  ``RUN_CHUNK`` postings (one pickle call per chunk instead of per posting), and each field's length column is
+  read once per segment instead of once per posting.
 """
 
 from __future__ import annotations
@@ -18,38 +17,38 @@ from __future__ import annotations
 import pickle
 from itertools import islice
 
-from whoosh import writing as wwriting
+from whoosh.index import TOC
+from whoosh.multiproc import MpWriter, SubWriterTask, finish_subsegment
+from whoosh.writing import PostingPool, SegmentWriter
 
 #: Postings per pickle call in a run file.
 RUN_CHUNK = 20_000
 
-_installed = False
 
+class ChunkedPostingPool(PostingPool):
+    def _write_run(self, f, items) -> None:
+        it = iter(items)
+        try:
+            while True:
+                chunk = list(islice(it, RUN_CHUNK))
+                if not chunk:
+                    break
+                pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
+        finally:
+            f.close()
 
-def _write_run(self, f, items) -> None:
-    it = iter(items)
-    try:
-        while True:
-            chunk = list(islice(it, RUN_CHUNK))
-            if not chunk:
-                break
-            pickle.dump(chunk, f, pickle.HIGHEST_PROTOCOL)
-    finally:
-        f.close()
-
-
-def _read_run(self, path):
-    f = self._open_run(path)
-    try:
-        while True:
-            try:
-                chunk = pickle.load(f)  # noqa: S301  (our own temporary run file)
-            except EOFError:
-                return
-            yield from chunk
-    finally:
-        f.close()
-        self._remove_run(path)
+    def _read_run(self, path):
+        f = self._open_run(path)
+        try:
+            while True:
+                try:
+                    chunk = pickle.load(f)  # noqa: S301  (our own temporary run file)
+                except EOFError:
+                    return
+                yield from chunk
+        finally:
+            f.close()
+            self._remove_run(path)
 
 
 class _MemoryLengths:
@@ -70,21 +69,66 @@ class _MemoryLengths:
         return self._reader.doc_field_length(docnum, fieldname, default)
 
 
-def _flush_segment(self) -> None:
-    self.perdocwriter.close()
-    pdr = self.per_document_reader() if self.codec.length_stats else None
-    postings = self.pool.iter_postings()
-    self.fieldwriter.add_postings(self.schema, _MemoryLengths(pdr) if pdr else None, postings)
-    self.fieldwriter.close()
-    if pdr:
-        pdr.close()
+class _PortalWriting:
+    """What our writers change in Whoosh's SegmentWriter (a mixin, so the parallel writer shares it)."""
+
+    def __init__(self, ix, *args, limitmb=128, **kwargs):
+        super().__init__(ix, *args, limitmb=limitmb, **kwargs)
+        self.pool = ChunkedPostingPool(self._tempstorage, self.newsegment, limitmb=limitmb)
+
+    def _flush_segment(self) -> None:
+        self.perdocwriter.close()
+        pdr = self.per_document_reader() if self.codec.length_stats else None
+        postings = self.pool.iter_postings()
+        self.fieldwriter.add_postings(self.schema, _MemoryLengths(pdr) if pdr else None, postings)
+        self.fieldwriter.close()
+        if pdr:
+            pdr.close()
+
+    def _commit_toc(self, segments) -> None:
+        # Whoosh would also delete the files of merged-away segments here (clean_files): we leave that to
+        # IndexStore.clean, called when no searcher can still open them.
+        TOC(self.schema, segments, self.generation).write(self.storage, self.indexname)
 
 
-def install() -> None:
-    global _installed
-    if _installed:
-        return
-    wwriting.PostingPool._write_run = _write_run
-    wwriting.PostingPool._read_run = _read_run
-    wwriting.SegmentWriter._flush_segment = _flush_segment
-    _installed = True
+class PortalSegmentWriter(_PortalWriting, SegmentWriter):
+    """The writer for incremental changes and small rebuilds."""
+
+
+class _PortalSubWriterTask(SubWriterTask):
+    """A worker process of the parallel rebuild, writing with PortalSegmentWriter (Whoosh's run(), same steps)."""
+
+    def run(self):
+        ix = self.storage.open_index(self.indexname)
+        writer = self.writer = PortalSegmentWriter(ix, _lk=False, **self.kwargs)
+        while self.running:
+            jobinfo = self.jobqueue.get()
+            if jobinfo is None:
+                break
+            self._process_file(*jobinfo)
+        if not self.running:
+            writer.cancel()
+            return
+        if self.multisegment:
+            runname, fieldnames, segment = None, writer.pool.fieldnames, writer._finalize_segment()
+        else:
+            runname, fieldnames, segment = finish_subsegment(writer, self.kwargs.get("k", 64))
+        self.resultqueue.put((runname, fieldnames, segment), timeout=5)
+
+
+class PortalMpWriter(_PortalWriting, MpWriter):
+    """The parallel writer of large rebuilds (several processes, each writing a segment)."""
+
+    def _new_task(self):
+        task = _PortalSubWriterTask(self.storage, self.indexname, self.jobqueue, self.resultqueue, self.subargs,
+                                    self.multisegment)
+        self.tasks.append(task)
+        task.start()
+        return task
+
+
+def writer_for(ix, procs: int = 1, **kwargs) -> SegmentWriter:
+    """A writer on ``ix``: parallel for ``procs`` > 1."""
+    if procs > 1:
+        return PortalMpWriter(ix, procs=procs, **kwargs)
+    return PortalSegmentWriter(ix, **kwargs)

@@ -89,7 +89,7 @@ def test_unpublished_item_disappears_at_once(site):
     assert SLUG not in slugs(service, "koesterklas")
     data = testapp.get("/api/zoeken", params={"q": "koesterklas"}).json
     assert SLUG not in {r["slug"] for r in data["results"]}
-    wait_for(lambda: service.drain() == 0 and not service._hidden, timeout=2.0)
+    wait_for(lambda: service.drain() == 0 and not service.keeper.hidden, timeout=2.0)
     assert SLUG not in slugs(service, "koesterklas")
 
 
@@ -140,8 +140,8 @@ def test_reindex_swaps_while_searches_continue(site, tmp_path, capsys):
     assert not (root / before).exists()  # the old generation is cleaned up
     assert failures == []
     assert "Zoekindex" in capsys.readouterr().out
-    assert service._generation.name == after or service.search("koesterklas").total  # switched or switching
-    wait_for(lambda: service._generation.name == after, timeout=1.5)
+    assert service.generation.name == after or service.search("koesterklas").total  # switched or switching
+    wait_for(lambda: service.generation.name == after, timeout=1.5)
 
 
 def test_changes_during_rebuild_are_replayed(site, tmp_path):

@@ -1,0 +1,584 @@
+"""Querying: search with facets and highlighting, "Bedoelde u", suggestions and related examples.
+
+Everything here reads an :class:`~portal.search.keeper.IndexView` handed out by the keeper; nothing here writes
+to the index or knows how it is kept current.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+from whoosh import highlight
+from whoosh import query as wq
+
+from portal.search import documents as docs_mod
+from portal.search.analysis import fold, stem
+from portal.search.keeper import IndexKeeper, IndexView
+from portal.search.masks import MaskCache, MaskEvaluator, bitmask, live_mask, posting_ids, segment_key
+from portal.search.query import BuiltQuery, ParsedQuery, build, parse, spelling_candidates
+from portal.search.ranking import Ranker
+from portal.search.schema import FACETS, HIGHLIGHT_FIELDS
+from portal.search.thesaurus import Thesaurus
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 10
+#: With fewer results than this having every word, results with some of the words follow them.
+MIN_STRICT = 3
+MAX_PAGE = 100
+SORTS = ("relevantie", "nieuwste")
+#: Facet -> index field used to filter. "regio" accepts any region slug (gemeente, jeugdregio, provincie), so
+#: a gemeente page can search within its gemeente; its facet list shows jeugdregio's.
+FILTER_FIELDS = {
+    "thema": "thema",
+    "regio": "gebied",
+    "provincie": "provincie",
+    "schooltype": "schooltype",
+    "type": "type",
+}
+
+
+class MarkFormatter(highlight.Formatter):
+    """Snippets as HTML: every piece of text escaped, matched words in <mark>."""
+
+    between = " … "
+
+    def _text(self, text):
+        return html.escape(text, quote=False)
+
+    def format_token(self, text, token, replace=False):
+        return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=False)}</mark>"
+
+
+@dataclass
+class Filters:
+    values: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_params(cls, params) -> Filters:
+        values = {}
+        for name in FACETS:
+            getall = getattr(params, "getall", None)
+            raw = getall(name) if getall else params.get(name, [])
+            if isinstance(raw, str):
+                raw = [raw]
+            chosen = []
+            for item in raw or []:
+                for value in str(item).split(","):
+                    value = value.strip().lower()[:80]
+                    if value and value.replace("-", "").isalnum() and value not in chosen:
+                        chosen.append(value)
+            if chosen:
+                values[name] = chosen[:20]
+        return cls(values)
+
+    def query(self, without: str | None = None) -> wq.Query | None:
+        parts = [
+            wq.Or([wq.Term(FILTER_FIELDS[name], v) for v in chosen])
+            for name, chosen in self.values.items()
+            if name != without
+        ]
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else wq.And(parts)
+
+
+class FacetIndex:
+    """Per-searcher bitsets: facet value -> documents having it. Per segment, so a refresh rebuilds little."""
+
+    def __init__(self):
+        self._segments: dict[tuple[str, int], dict[str, dict[str, int]]] = {}
+        self._lock = threading.Lock()
+
+    def for_searcher(self, searcher) -> tuple[dict[str, dict[str, int]], int]:
+        """({index field: {value: global mask}}, mask of all live documents)."""
+        fields = set(FILTER_FIELDS.values()) | set(FACETS)
+        combined: dict[str, dict[str, int]] = {name: {} for name in fields}
+        everything = 0
+        live_keys = set()
+        for sub, offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            key = segment_key(reader)
+            live_keys.add(key)
+            with self._lock:
+                local = self._segments.get(key)
+            if local is None:
+                # Values per segment, deletions included: counts are always taken within live results.
+                local = {}
+                for name in fields:
+                    values = {}
+                    if name in reader.indexed_field_names():
+                        for term in reader.lexicon(name):
+                            value = term.decode("utf-8") if isinstance(term, bytes) else term
+                            values[value] = bitmask(posting_ids(reader.postings(name, term)))
+                    local[name] = values
+                with self._lock:
+                    self._segments[key] = local
+            everything |= live_mask(reader) << offset
+            for name in fields:
+                target = combined[name]
+                for value, mask in local[name].items():
+                    target[value] = target.get(value, 0) | (mask << offset)
+        with self._lock:
+            for key in list(self._segments):
+                if key not in live_keys:
+                    del self._segments[key]
+        return combined, everything
+
+
+@dataclass
+class Outcome:
+    """What one search found, before it is shaped for HTML or JSON."""
+
+    parsed: ParsedQuery
+    total: int
+    hits: list[dict]
+    facets: dict[str, list[dict]]
+    suggestion: str | None
+    expanded: list[str]
+    #: The results are for ``suggestion`` because the query as typed found nothing.
+    corrected: bool = False
+    #: Nothing had every word; results have some of them.
+    loosened: bool = False
+    #: For each active facet: how many results there would be without it ({"thema": 12}).
+    without: dict[str, int] = field(default_factory=dict)
+    page: int = 1
+    pages: int = 0
+    sort: str = "relevantie"
+    ready: bool = True
+
+
+
+class QueryEngine:
+    """The queries of one application, over the index its keeper keeps current."""
+
+    def __init__(self, keeper: IndexKeeper, session_factory: sessionmaker | None = None,
+                 thesaurus: Thesaurus | None = None):
+        self.keeper = keeper
+        self.session_factory = session_factory
+        self.thesaurus = thesaurus or Thesaurus.load()
+        self._facets = FacetIndex()
+        self._mask_cache = MaskCache()
+        self._ranker = Ranker(MaskCache(budget_mb=384))
+        self._order_cache: tuple | None = None
+        self._facet_cache: tuple | None = None
+        self._labels: dict[str, dict[str, str]] = {}
+        self._labels_loaded = 0.0
+        #: Label tables are read again when the index changed (keeper version); query caches are used under
+        #: the keeper's lock, which serialises reads.
+        self._labels_version = -1
+
+    def _facet_masks(self, searcher):
+        key = id(searcher), searcher.reader().generation()
+        if self._facet_cache is None or self._facet_cache[0] != key:
+            self._facet_cache = (key, self._facets.for_searcher(searcher))
+        return self._facet_cache[1]
+
+    def labels(self, version: int | None = None) -> dict[str, dict[str, str]]:
+        """Facet value -> label, read from the vocabulary tables (again after index changes, or after 5 minutes)."""
+        fresh = version is None or version == self._labels_version
+        if fresh and self._labels_loaded and time.monotonic() - self._labels_loaded < 300:
+            return self._labels
+        labels: dict[str, dict[str, str]] = {"type": dict(docs_mod.TYPE_LABELS)}
+        if self.session_factory is not None:
+            from portal.content.models import Region, SchoolType, Theme
+
+            try:
+                with self.session_factory() as session:
+                    labels["thema"] = dict(session.execute(select(Theme.slug, Theme.name)).all())
+                    labels["schooltype"] = dict(session.execute(select(SchoolType.slug, SchoolType.name)).all())
+                    regions = dict(session.execute(select(Region.slug, Region.name)).all())
+                    labels["regio"] = labels["provincie"] = regions
+            except Exception:
+                log.warning("labels voor zoekfilters niet te laden", exc_info=True)
+        self._labels = labels
+        self._labels_loaded = time.monotonic()
+        if version is not None:
+            self._labels_version = version
+        return labels
+
+    def search(
+        self,
+        q: str | None,
+        filters: Filters | None = None,
+        page: int = 1,
+        sort: str = "relevantie",
+        page_size: int = PAGE_SIZE,
+        facets: bool = True,
+    ) -> Outcome:
+        filters = filters or Filters()
+        page = max(1, min(int(page or 1), MAX_PAGE))
+        sort = sort if sort in SORTS else "relevantie"
+        parsed = parse(q)
+        with self.keeper.reading() as view:
+            if not view.ready:
+                return Outcome(parsed, 0, [], {}, None, [], ready=False)
+            known = self._known_in(view.searcher)
+            built = build(parsed, self.thesaurus, view.lexicon, known)
+            outcome = self._run(view, parsed, built, filters, page, sort, page_size, facets)
+            if outcome.total == 0 and not parsed.is_empty:
+                suggestion, corrected = self._spelling(view.searcher, parsed)
+                outcome.suggestion = suggestion
+                if corrected is not None:
+                    retry = self._run(
+                        view,
+                        corrected,
+                        build(corrected, self.thesaurus, view.lexicon, known),
+                        filters,
+                        page,
+                        sort,
+                        page_size,
+                        facets,
+                    )
+                    if retry.total:
+                        retry.suggestion, retry.corrected, retry.parsed = suggestion, True, parsed
+                        outcome = retry
+            elif outcome.total and not parsed.is_empty:
+                outcome.suggestion = self._spelling(view.searcher, parsed, only_unknown=True)[0]
+            return outcome
+
+    def _newest(self, searcher, mask: int, offset: int, count: int) -> list[int]:
+        """Documents in ``mask``, newest first: a walk over a per-searcher order of all documents."""
+        key = id(searcher), searcher.reader().generation()
+        if self._order_cache is None or self._order_cache[0] != key:
+            dated = []
+            for sub, base in searcher.leaf_searchers():
+                reader = sub.reader()
+                column = reader.column_reader("updated") if reader.has_column("updated") else None
+                for docnum in range(reader.doc_count_all()):
+                    dated.append((column[docnum] if column is not None else 0, base + docnum))
+            dated.sort(reverse=True)
+            self._order_cache = (key, [d for _v, d in dated])
+        bits = mask.to_bytes((mask.bit_length() + 7) // 8 or 1, "little")
+        size = len(bits) * 8
+        out: list[int] = []
+        seen = 0
+        for docnum in self._order_cache[1]:
+            if docnum < size and bits[docnum >> 3] >> (docnum & 7) & 1:
+                if seen >= offset:
+                    out.append(docnum)
+                    if len(out) >= count:
+                        break
+                seen += 1
+        return out
+
+    @staticmethod
+    def _known_in(searcher):
+        return lambda term: searcher.doc_frequency("all", term) > 0
+
+    def _run(self, view: IndexView, parsed, built: BuiltQuery, filters: Filters, page, sort, page_size,
+             facets) -> Outcome:
+        searcher = view.searcher
+        field_masks, everything = self._facet_masks(searcher)
+        hidden_mask = 0
+        if view.hidden:
+            for key in view.hidden:
+                n = searcher.document_number(key=key)
+                if n is not None:
+                    hidden_mask |= 1 << n
+        loosened = False
+        q = built.query
+
+        evaluator = MaskEvaluator(searcher, self._mask_cache)
+
+        def matched(query) -> int:
+            base = everything if query is None else evaluator.evaluate(query)
+            return base & everything & ~hidden_mask
+
+        # Tips are fragments of their example (whose text includes them): listed only when asked for.
+        tips = field_masks.get("type", {}).get("tip", 0)
+        hide_tips = "tip" not in filters.values.get("type", [])
+        mask = matched(q)
+        filter_mask = self._filter_mask(filters, field_masks)
+        shown = (lambda m: m & ~tips) if hide_tips else (lambda m: m)
+        if q is not None and built.loose is not None and shown(mask & filter_mask).bit_count() < MIN_STRICT:
+            loose_mask = matched(built.loose)
+            if shown(loose_mask & filter_mask).bit_count() > shown(mask & filter_mask).bit_count():
+                # Few or no results have every word: rank those first, then results with some of the words.
+                q = wq.Or([wq.And([q], boost=4.0), built.loose])
+                mask, loosened = loose_mask, True
+        result_mask = shown(mask & filter_mask)
+        total = result_mask.bit_count()
+
+        hits: list[dict] = []
+        pages = math.ceil(total / page_size) if total else 0
+        if total:
+            page = min(page, pages)
+            offset = (page - 1) * page_size
+            terms: dict[str, set[str]] = {}
+            if q is not None:
+                for fieldname, text in q.iter_all_terms():
+                    if isinstance(text, bytes):
+                        text = text.decode("utf-8")
+                    terms.setdefault(fieldname, set()).add(text)
+            if sort == "nieuwste" or q is None:
+                for docnum in self._newest(searcher, result_mask, offset, page_size):
+                    hits.append(self._hit_dict(searcher, searcher.stored_fields(docnum), 0.0, terms))
+            else:
+                for docnum, score in self._ranker.top(searcher, q, result_mask, offset + page_size)[offset:]:
+                    hits.append(self._hit_dict(searcher, searcher.stored_fields(docnum), score, terms))
+
+        facet_lists = self._facet_counts(view.version, mask, filters, field_masks,
+                                          tips if hide_tips else 0) if facets else {}
+        without = {}
+        for name in filters.values:
+            others = self._filter_mask(filters, field_masks, without=name)
+            without[name] = shown(mask & others).bit_count() if name != "type" else (mask & others & ~tips).bit_count()
+        return Outcome(
+            parsed,
+            total,
+            hits,
+            facet_lists,
+            None,
+            built.expanded,
+            loosened=loosened,
+            without=without,
+            page=page,
+            pages=pages,
+            sort=sort,
+        )
+
+    def _filter_mask(self, filters: Filters, field_masks, without: str | None = None) -> int:
+        mask = -1
+        for name, chosen in filters.values.items():
+            if name == without:
+                continue
+            masks = field_masks.get(FILTER_FIELDS[name], {})
+            union = 0
+            for value in chosen:
+                union |= masks.get(value, 0)
+            mask &= union
+        return mask
+
+    def _facet_counts(self, version: int, mask: int, filters: Filters, field_masks,
+                      tips: int) -> dict[str, list[dict]]:
+        labels = self.labels(version)
+        out: dict[str, list[dict]] = {}
+        for name in FACETS:
+            base = mask & self._filter_mask(filters, field_masks, without=name)
+            if name != "type":
+                base &= ~tips
+            chosen = filters.values.get(name, [])
+            entries = []
+            for value, value_mask in field_masks.get(name, {}).items():
+                count = (base & value_mask).bit_count()
+                if count or value in chosen:
+                    label = labels.get(name, {}).get(value, value)
+                    entries.append({"value": value, "label": label, "count": count, "selected": value in chosen})
+            entries.sort(key=lambda e: (-e["count"], fold(e["label"])))
+            out[name] = entries
+        return out
+
+    def _hit_dict(self, searcher, stored: dict, score: float | None, terms: dict[str, set[str]] | None) -> dict:
+        data = json.loads(stored.get("data") or "{}")
+        highlights: list[str] = []
+        if terms:
+            analyzer = searcher.schema["all"].analyzer
+            wanted = terms.get("all", set()) | terms.get("title", set())
+            for name in HIGHLIGHT_FIELDS:
+                if stored.get(name) and wanted:
+                    highlights.extend(snippets(stored[name], wanted, analyzer, limit=2 - len(highlights)))
+                if len(highlights) >= 2:
+                    break
+        updated = stored.get("updated")
+        return {
+            "slug": stored.get("slug", ""),
+            "type": stored.get("type", ""),
+            "title": stored.get("title", ""),
+            "summary": stored.get("summary", ""),
+            "route": data.get("route", ""),
+            "fragment": data.get("fragment", ""),
+            "place": data.get("place", ""),
+            "province": data.get("province", ""),
+            "region": data.get("region", ""),
+            "themes": data.get("themes", []),
+            "score": round(float(score or 0.0), 4),
+            "highlights": highlights,
+            "updated": updated.isoformat() if isinstance(updated, dt.datetime) else None,
+        }
+
+    def _spelling(self, searcher, parsed: ParsedQuery,
+                  only_unknown: bool = False) -> tuple[str | None, ParsedQuery | None]:
+        """ "Bedoelde u": the query with unknown words replaced by the closest indexed word."""
+        candidates = spelling_candidates(parsed)
+        if not candidates:
+            return None, None
+        corrector = searcher.corrector("spell")
+        replaced = False
+        texts = [c.text for c in parsed.clauses]
+        for n, word in candidates:
+            if searcher.doc_frequency("spell", word) > 0 or searcher.doc_frequency("all", stem(word)) > 0:
+                continue
+            best = None
+            for maxdist in (1, 2):
+                options = corrector.suggest(word, limit=5, maxdist=maxdist, prefix=1)
+                options = [o for o in options if o != word]
+                if options:
+                    best = max(options, key=lambda o: searcher.doc_frequency("spell", o))
+                    break
+            if best:
+                texts[n] = best
+                replaced = True
+        if not replaced:
+            return None, None
+        pieces = []
+        for clause, text in zip(parsed.clauses, texts, strict=True):
+            piece = f'"{text}"' if clause.kind == "phrase" else (f"{text}*" if clause.kind == "prefix" else text)
+            if clause.negated:
+                piece = f"-{piece}"
+            if clause.or_previous:
+                piece = f"OR {piece}"
+            pieces.append(piece)
+        suggestion = " ".join(pieces)
+        return suggestion, parse(suggestion)
+
+    def suggest(self, q: str | None, limit: int = 8) -> list[dict]:
+        """Autocomplete: titles, places and themes that start with what was typed."""
+        parsed_words = [w for w in fold(" ".join((q or "").split())[:100]).split() if w]
+        if not parsed_words:
+            return []
+        prefix = "".join(ch for ch in parsed_words[-1] if ch.isalnum())
+        head = [w for w in ("".join(ch for ch in w if ch.isalnum()) for w in parsed_words[:-1]) if w]
+        if not prefix:
+            return []
+        out: list[dict] = []
+        typed = " ".join([*head, prefix])
+        labels = self.labels()
+        for kind, facet in (("thema", "thema"), ("plaats", "regio")):
+            for value, label in sorted(labels.get(facet, {}).items(), key=lambda kv: kv[1]):
+                folded = fold(label)
+                if folded.startswith(typed) or any(w.startswith(typed) for w in folded.split()):
+                    out.append({"label": label, "type": kind, "value": value})
+        with self.keeper.reading() as view:
+            if not view.ready:
+                return out[:limit]
+            parts: list[wq.Query] = [wq.Term("ac", w) for w in head]
+            parts.append(wq.Prefix("ac", prefix))
+            query = wq.And(parts) if len(parts) > 1 else parts[0]
+            exclude = wq.Term("type", "tip")
+            results = view.searcher.search(query, limit=limit, mask=exclude)
+            seen = {o["label"] for o in out}
+            for hit in results:
+                if hit["title"] not in seen:
+                    seen.add(hit["title"])
+                    data = json.loads(hit.get("data") or "{}")
+                    out.append(
+                        {
+                            "label": hit["title"],
+                            "type": hit["type"],
+                            "slug": hit["slug"],
+                            "route": data.get("route", ""),
+                        }
+                    )
+        return out[:limit]
+
+    def _key_terms(self, searcher, stored: dict, count: int = 15) -> list[tuple[str, float]]:
+        """The terms that characterise a document: frequent in it, rare in the collection (tf * idf)."""
+        analyzer = searcher.schema["all"].analyzer
+        text = " ".join(str(stored.get(n) or "") for n in ("title", "title", "summary", "body"))
+        freq: dict[str, int] = {}
+        for token in analyzer(text):
+            if len(token.text) > 2 and not token.text.isdigit():
+                freq[token.text] = freq.get(token.text, 0) + 1
+        total = max(1, searcher.doc_count())
+        scored = []
+        for term, tf in freq.items():
+            df = searcher.doc_frequency("all", term)
+            if 0 < df < total * 0.5:
+                scored.append((term, (1 + math.log(tf)) * math.log(total / df)))
+        scored.sort(key=lambda kv: -kv[1])
+        return scored[:count]
+
+    def related(self, slug: str, limit: int = 5) -> list[dict]:
+        """More like this for a practice example: similar examples, those from other regions first."""
+        with self.keeper.reading() as view:
+            searcher = view.searcher
+            if searcher is None:
+                return []
+            docnum = searcher.document_number(key=f"voorbeeld:{slug}")
+            if docnum is None:
+                return []
+            stored = searcher.stored_fields(docnum)
+            own_regions = {r for r in (stored.get("regio") or "").split(",") if r}
+            own_themes = [t for t in (stored.get("thema") or "").split(",") if t]
+            subqueries: list[wq.Query] = [
+                wq.Term("all", term, boost=weight) for term, weight in self._key_terms(searcher, stored)
+            ]
+            subqueries.extend(wq.Term("thema", t, boost=3.0) for t in own_themes)
+            if not subqueries:
+                return []
+            hidden = {searcher.document_number(key=k) for k in view.hidden} - {None}
+            results = searcher.search(
+                wq.Or(subqueries),
+                limit=limit * 4 + 1,
+                filter=wq.Term("type", "voorbeeld"),
+                mask={docnum, *hidden},
+            )
+            ranked = []
+            for hit in results:
+                same_region = bool(own_regions & set((hit.get("regio") or "").split(",")))
+                ranked.append((same_region, -hit.score, hit.fields()))
+            ranked.sort(key=lambda r: (r[0], r[1]))
+            out = []
+            for _same, _score, fields in ranked[:limit]:
+                data = json.loads(fields.get("data") or "{}")
+                out.append(
+                    {
+                        "slug": fields["slug"],
+                        "title": fields["title"],
+                        "place": data.get("place", ""),
+                        "summary": fields.get("summary", ""),
+                        "route": data.get("route", "voorbeeld"),
+                    }
+                )
+            return out
+
+
+SNIPPET_WINDOW = 260
+
+
+def snippets(text: str, terms: set[str], analyzer, limit: int = 2) -> list[str]:
+    """Up to ``limit`` HTML snippets of ``text`` with the matched words in <mark> (everything else escaped).
+
+    Analysing a whole body per hit is slow, so we first look for the places where a term can occur (its first
+    letters in the folded text) and analyse only windows around them.
+    """
+    if limit <= 0:
+        return []
+    folded = fold(text)
+    if len(folded) != len(text):
+        folded = text.lower()
+    probes = {t[: max(4, len(t) - 2)] for t in terms if len(t) >= 2}
+    positions = sorted(p for p in (folded.find(probe) for probe in probes) if p >= 0)
+    out: list[str] = []
+    covered_until = -1
+    formatter = MarkFormatter()
+    for pos in positions:
+        if pos < covered_until or len(out) >= limit:
+            continue
+        start = max(0, pos - SNIPPET_WINDOW // 3)
+        if start:
+            space = text.find(" ", start)
+            start = space + 1 if 0 <= space < pos else start
+        end = min(len(text), start + SNIPPET_WINDOW)
+        if end < len(text):
+            space = text.rfind(" ", pos, end)
+            end = space if space > pos else end
+        excerpt = " ".join(text[start:end].split())
+        marked = highlight.highlight(
+            excerpt, terms, analyzer, highlight.WholeFragmenter(), formatter, top=1, mode="index"
+        )
+        covered_until = end
+        if "<mark>" not in marked:
+            continue
+        out.append(("… " if start else "") + marked + (" …" if end < len(text) else ""))
+    return out
