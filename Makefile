@@ -49,3 +49,7 @@ bench: install  ## run the search benchmark (prints figures; not part of the tes
 
 clean:  ## remove the virtualenv and local data
 	rm -rf $(VENV) var *.egg-info
+
+.PHONY: bench-load
+bench-load: install  ## load benchmark: readers + writers on pserve, then kill -9 + restart (figures; BENCH_ARGS=...)
+	$(BIN)/python bench/load.py $(BENCH_ARGS)
