@@ -1,1 +1,0 @@
-"""Accounts: users with roles, account requests, login throttling (see portal.security for the policy)."""

@@ -1,1 +1,0 @@
-"""Content types, their rules and the loader for content/ files."""

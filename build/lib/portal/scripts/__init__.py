@@ -1,1 +1,0 @@
-"""Console scripts (portal-init, portal-load, ...)."""

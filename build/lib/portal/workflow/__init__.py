@@ -1,1 +1,0 @@
-"""Contributions and the editorial workflow: drafts, revisions, review, publication, working copies."""
