@@ -6,7 +6,7 @@ INI    ?= development.ini
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install run db load reindex serve test test-sqlite test-postgresql lint format bench clean
+.PHONY: help install run db load reindex serve test test-sqlite test-postgresql check-postgresql lint bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
@@ -31,15 +31,21 @@ reindex: load  ## rebuild the search index from the database
 run: reindex  ## install, migrate, load content, index and serve on http://localhost:6543
 	$(BIN)/pserve $(INI)
 
-test: install  ## run the whole test suite on SQLite and on PostgreSQL
+serve: db  ## migrate, then serve the database and index as they are (content not reloaded) on :6543
+	$(BIN)/pserve $(INI)
+
+test: install check-postgresql  ## run the whole test suite on SQLite and on PostgreSQL
 	$(MAKE) --no-print-directory test-sqlite
 	$(MAKE) --no-print-directory test-postgresql
 
 test-sqlite: install  ## run the tests on SQLite
 	PORTAL_TEST_DB=sqlite $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-test-postgresql: install  ## run the tests on the PostgreSQL server at 127.0.0.1:5432
+test-postgresql: install check-postgresql  ## run the tests on the PostgreSQL server at 127.0.0.1:5432
 	PORTAL_TEST_DB=postgresql PORTAL_TEST_PG_URL=$(PG_URL) $(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+check-postgresql: install  ## stop at once, with one line saying what to do, unless PostgreSQL at $(PG_URL) answers
+	@$(BIN)/python tests/postgresql_check.py '$(PG_URL)'
 
 lint: install  ## ruff
 	$(BIN)/ruff check portal tests bench

@@ -20,6 +20,7 @@ def includeme(config):
     config.add_route("robots", "/robots.txt")
     config.add_route("api_voorbeelden", "/api/voorbeelden")
     config.add_route("api_voorbeeld", "/api/voorbeelden/{slug}")
+    config.add_route("gezondheid", "/gezondheid")
 
     # Accounts, contributions and the editorial workflow (issue 5). Item routes carry a resource factory whose
     # __acl__ knows the item's owner (portal.security).

@@ -1,10 +1,24 @@
-"""Tweens that guard every response: security headers with a strict CSP, and a maximum request body size."""
+"""Tweens around every request: an access log line, security headers with a strict CSP, a maximum body size."""
 
 from __future__ import annotations
+
+import logging
+import time
+from urllib.parse import quote
 
 from pyramid.response import Response
 from pyramid.settings import asbool
 from pyramid.tweens import INGRESS
+from pyramid_retry import is_error_retryable
+
+#: One line per request: ``GET /zoeken?q=x 200 12.3 ms``. Configured in the ini files ([logger_access]); without
+#: configuration it follows whatever the root logger does.
+access_log = logging.getLogger("portal.access")
+
+#: Characters left as they are when the path and query string are written to the log (everything else, control
+#: characters and spaces included, is percent-encoded, so one request is always one line).
+PATH_SAFE = "/:@!$&'()*+,;=-._~"
+QUERY_SAFE = PATH_SAFE + "?%[]"
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'")
@@ -14,6 +28,48 @@ TOO_LARGE = """<!DOCTYPE html>
 </head><body><main><h1>Verzoek te groot</h1>
 <p>Wat u verstuurde is groter dan {limit} kB en is daarom niet verwerkt. Er is niets opgeslagen. Maak de tekst
 korter of verdeel hem, en probeer het opnieuw.</p></main></body></html>"""
+
+
+def _logged_target(environ: dict) -> str:
+    """The path and query string as sent, percent-encoded; never raises (invalid UTF-8 included)."""
+    path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1", "replace")
+    target = quote(path, safe=PATH_SAFE) or "/"
+    query = environ.get("QUERY_STRING", "")
+    if query:
+        target += "?" + quote(query.encode("latin-1", "replace"), safe=QUERY_SAFE)
+    return target
+
+
+def access_log_tween_factory(handler, registry):
+    """Log method, path, status and duration of every request (on top of the other tweens: error pages too).
+
+    pyramid_retry runs the tweens once per attempt; an attempt that will be retried is not logged, and the duration
+    of the logged attempt counts from the start of the first one.
+    """
+
+    def tween(request):
+        environ = request.environ
+        started = environ.setdefault("portal.access_started", time.perf_counter())
+        try:
+            response = handler(request)
+        except Exception as exc:
+            if is_error_retryable(request, exc):
+                raise
+            _log(environ, 500, started)  # what the server will answer
+            raise
+        exc = getattr(request, "exception", None)
+        if exc is None or not is_error_retryable(request, exc):
+            _log(environ, response.status_int, started)
+        return response
+
+    return tween
+
+
+def _log(environ: dict, status: int, started: float) -> None:
+    if access_log.isEnabledFor(logging.INFO):
+        elapsed = (time.perf_counter() - started) * 1000
+        method = quote(environ.get("REQUEST_METHOD", "-"), safe="")
+        access_log.info("%s %s %d %.1f ms", method, _logged_target(environ), status, elapsed)
 
 
 def security_headers_tween_factory(handler, registry):
@@ -67,6 +123,9 @@ def body_limit_tween_factory(handler, registry):
 
 
 def includeme(config):
-    # Outermost, so that every response (error pages included) gets the headers and big bodies never reach a view.
-    config.add_tween("portal.tweens.security_headers_tween_factory", under=INGRESS)
+    # The access log on top (only a last-resort error page may wrap it), so that it sees every response and times
+    # all the rest. Right under it the security headers, so that every response (error pages included) gets them;
+    # big bodies never reach a view.
+    config.add_tween("portal.tweens.access_log_tween_factory", under=INGRESS)
+    config.add_tween("portal.tweens.security_headers_tween_factory", under="portal.tweens.access_log_tween_factory")
     config.add_tween("portal.tweens.body_limit_tween_factory", under="portal.tweens.security_headers_tween_factory")

@@ -37,6 +37,16 @@ if DB_KIND not in ("sqlite", "postgresql"):
     raise pytest.UsageError(f"PORTAL_TEST_DB must be 'sqlite' or 'postgresql', not {DB_KIND!r}")
 
 
+def pytest_configure(config):
+    """Without the PostgreSQL server, stop at once with one line instead of an error per test."""
+    if DB_KIND == "postgresql":
+        from postgresql_check import unreachable
+
+        message = unreachable(PG_URL)
+        if message:
+            pytest.exit(message, returncode=3)
+
+
 def pytest_report_header(config):
     where = f" ({make_url(PG_URL).render_as_string()})" if DB_KIND == "postgresql" else ""
     return f"portal test database: {DB_KIND}{where}"
