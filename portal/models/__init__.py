@@ -5,9 +5,13 @@ from __future__ import annotations
 from contextvars import ContextVar
 
 import zope.sqlalchemy
+from pyramid.settings import asbool
+from pyramid_retry import IBeforeRetry, mark_error_retryable
 from sqlalchemy import engine_from_config, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.models.meta import Base
 
@@ -82,15 +86,33 @@ def includeme(config):
     config.registry["dbsession_factory"] = session_factory
     config.registry["db_engine"] = engine
 
+    # Writers of an item take its row lock first (portal.workflow.services.lock_for_write). Only tests turn this off,
+    # to show that the retry safety net below also gives the right answer on its own.
+    row_locks = asbool(settings.get("portal.row_locks", True))
+
     def dbsession(request):
         # Requests made by scripts may carry their own session (see portal.scripts).
         session = request.environ.get("app.dbsession")
         if session is None:
             session = get_tm_session(session_factory, request.tm, request=request)
+            session.info["row_locks"] = row_locks
         return session
 
     config.add_request_method(dbsession, reify=True)
+    # Safety net for simultaneous writes that no lock serialised: a version check that matched no row
+    # (StaleDataError) or a unique key taken by a transaction that committed first (IntegrityError), at flush or at
+    # commit. pyramid_retry runs the request again (retry.attempts); the new attempt reads the other's work and
+    # answers as usual (EditConflict, "already done"). portal.views.errors answers a Dutch 409 when attempts run out.
+    mark_error_retryable(StaleDataError)
+    mark_error_retryable(IntegrityError)
+    config.add_subscriber(_before_retry, IBeforeRetry)
     config.add_tween("portal.models.write_intent_tween_factory", over="pyramid_tm.tm_tween_factory")
+
+
+def _before_retry(event) -> None:
+    """A retried request starts afresh: forget the user the failed attempt cached in the WSGI environ (that object
+    belongs to the attempt's closed session and may have been expired by its failed flush)."""
+    event.environ.pop("portal.identity", None)
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

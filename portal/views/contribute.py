@@ -19,6 +19,7 @@ from sqlalchemy import delete, select
 from portal.accounts import services as accounts
 from portal.accounts.models import FormStash
 from portal.content.files import EMAIL_RE
+from portal.content.models import Status
 from portal.mail import send_mail
 from portal.security import ContributionResource, Permissions
 from portal.views.account import client_address
@@ -157,10 +158,13 @@ def process_form(request, state: wf.ItemState | None, editor: bool = False):
         if state is None:
             state, created = wf.create_contribution(request.dbsession, user, data, token)
             if not created:
-                request.session.flash("Deze bijdrage was al opgeslagen.")
+                request.session.flash("Deze bijdrage was al ingediend." if state.status == Status.SUBMITTED
+                                      and "indienen" in request.POST else "Deze bijdrage was al opgeslagen.")
                 return HTTPSeeOther(location=request.route_path("bijdrage", id=state.example.id))
             saved, current_version = True, True
         else:
+            # Wait for a simultaneous writer of this item and read what it stored before comparing versions.
+            wf.lock_for_write(request.dbsession, state)
             current_version = version == state.version
             saved = wf.save(request.dbsession, state, user, data, version)
     except wf.WorkflowError as exc:
@@ -182,7 +186,10 @@ def process_form(request, state: wf.ItemState | None, editor: bool = False):
                                editor=editor)
         if done:
             notify_editors(request, state)
-        request.session.flash("Ingediend. De redactie bekijkt uw bijdrage; u krijgt bericht per e-mail.")
+            request.session.flash("Ingediend. De redactie bekijkt uw bijdrage; u krijgt bericht per e-mail.")
+        else:  # the same click arrived twice (a double click, or a second tab): it was submitted once
+            request.session.flash("Dit voorbeeld was al ingediend; het ligt bij de redactie. Er is niets "
+                                  "veranderd.")
         target = (request.route_path("redactie_item", id=state.example.id) if editor
                   else request.route_path("mijn_bijdragen"))
         return HTTPSeeOther(location=target)

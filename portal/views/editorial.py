@@ -95,7 +95,11 @@ def decide(context, request):
             {"reason": exc.errors["reason"]} if "reason" in exc.errors else {}), values, exc.message, exc.status)
     if done:
         notify_owner(request, state, action, reason, remarks)
-    label = {"publish": "Gepubliceerd.", "return": "Teruggestuurd naar de indiener.", "reject": "Afgewezen."}[action]
+        label = {"publish": "Gepubliceerd.", "return": "Teruggestuurd naar de indiener.",
+                 "reject": "Afgewezen."}[action]
+    else:  # the same decision arrived twice (a double click, or a colleague at the same moment): applied once
+        label = {"publish": "Dit voorbeeld was al gepubliceerd.", "return": "Dit voorbeeld was al teruggestuurd.",
+                 "reject": "Dit voorbeeld was al afgewezen."}[action] + " Er is niets veranderd."
     request.session.flash(label)
     return HTTPSeeOther(location=request.route_path("redactie"))
 

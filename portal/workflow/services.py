@@ -100,6 +100,8 @@ class ItemState:
 
     example: PracticeExample
     workflow: ExampleWorkflow | None
+    #: Whether this transaction holds the item's write lock and has re-read it since (see lock_for_write).
+    locked: bool = dataclasses.field(default=False, compare=False, repr=False)
 
     @property
     def has_copy(self) -> bool:
@@ -136,6 +138,37 @@ class ItemState:
 
 def item_state(dbsession: Session, example: PracticeExample) -> ItemState:
     return ItemState(example, dbsession.get(ExampleWorkflow, example.id))
+
+
+def lock_for_write(dbsession: Session, state: ItemState) -> ItemState:
+    """Take the item's write lock and re-read it; every write (save, transition, restore) starts here, before it
+    compares the form's version with the stored one.
+
+    Why: the request read the item (and its version) before it knew it would write. On SQLite that read already
+    happened inside the single write lock (writing requests begin with BEGIN IMMEDIATE), so a second writer waits
+    for the first and then reads what it wrote. On PostgreSQL (READ COMMITTED) two writers both read version N;
+    the second's UPDATE ... WHERE version = N then fails at flush (StaleDataError), and for an item from content/
+    without a workflow row both INSERT that row (IntegrityError). So here the second writer waits, on a
+    SELECT ... FOR NO KEY UPDATE of the item's practice_examples row (the row every item has, with or without a
+    workflow row; the lock an ordinary UPDATE takes, so it does not block inserts that merely refer to the item),
+    until the first commits, and then re-reads example and workflow (populate_existing) and finds the new version,
+    exactly as on SQLite: the normal EditConflict or "already done" answers follow. SQLite ignores FOR UPDATE.
+    Idempotent within one request (``state.locked``).
+    """
+    if state.locked:
+        return state
+    if dbsession.info.get("row_locks", True):
+        example = dbsession.scalars(
+            select(PracticeExample).where(PracticeExample.id == state.example.id)
+            .with_for_update(key_share=True).execution_options(populate_existing=True)).one_or_none()
+        if example is None:
+            raise WorkflowError("Dit voorbeeld bestaat niet meer.")
+        state.example = example
+        state.workflow = dbsession.scalars(
+            select(ExampleWorkflow).where(ExampleWorkflow.example_id == example.id)
+            .execution_options(populate_existing=True)).one_or_none()
+    state.locked = True
+    return state
 
 
 def _ensure_workflow(dbsession: Session, state: ItemState, author: User | None) -> ExampleWorkflow:
@@ -205,7 +238,7 @@ def create_contribution(dbsession: Session, owner: User, data: dict[str, Any],
             # Another writer took the same slug at the same moment: let pyramid_retry run the request again.
             raise TransientError("gelijktijdige bijdrage met dezelfde titel") from exc
         return existing, False
-    return ItemState(example, workflow), True
+    return ItemState(example, workflow, locked=True), True  # our own new row: nobody else can see it yet
 
 
 def _by_creation_token(dbsession: Session, owner: User, token: str) -> ItemState | None:
@@ -232,6 +265,7 @@ def save(dbsession: Session, state: ItemState, user: User, data: dict[str, Any],
 
     Raises EditConflict when ``version`` is not the current one and the text differs from what is stored.
     """
+    lock_for_write(dbsession, state)
     data = normalised(data)
     if state.workflow is not None and version != state.workflow.version and data == state.data():
         return False  # the same text arrived twice (a double click): already stored
@@ -290,6 +324,7 @@ def transition(dbsession: Session, state: ItemState, user: User, action_name: st
     action = TRANSITIONS.get(action_name)
     if action is None:
         raise IllegalTransition("Onbekende actie.")
+    lock_for_write(dbsession, state)
     if action.editor_only and not is_editor(user):
         raise IllegalTransition("Alleen de redactie kan een voorbeeld publiceren, terugsturen of afwijzen.")
     current = state.status
@@ -346,6 +381,7 @@ def transition(dbsession: Session, state: ItemState, user: User, action_name: st
 
 def restore(dbsession: Session, state: ItemState, user: User, number: int, version: int) -> None:
     """Make an older revision the text being worked on again (as a new revision; history is never rewritten)."""
+    lock_for_write(dbsession, state)
     revision = get_revision(dbsession, state.example.id, number)
     if revision is None:
         raise WorkflowError("Deze revisie bestaat niet.")
