@@ -70,6 +70,8 @@ class IndexKeeper:
         self.session_factory = session_factory
         #: Guards generation, searcher and hidden; readers hold it while they use the searcher.
         self._lock = threading.RLock()
+        #: Guards only ``hidden``: commit hooks of request threads must never wait for a running search.
+        self._hidden_lock = threading.Lock()
         #: One writer at a time in this process (the worker, drain() from scripts and tests, rebuilds).
         self._write_lock = threading.Lock()
         self.generation: Generation | None = None
@@ -207,7 +209,7 @@ class IndexKeeper:
         own = self._database()
         if database is not None and own is not None and database != own:
             return  # another application's database (several apps in one process, as in tests)
-        with self._lock:
+        with self._hidden_lock:
             for (doc_type, slug), visible in changes.items():
                 key = f"{doc_type}:{slug}"
                 if visible:
@@ -253,8 +255,9 @@ class IndexKeeper:
             return 0
         count = self.store.apply(generation, changes, new_position)
         applied = {f"{t}:{s}" for t, s in changes}
-        with self._lock:
+        with self._hidden_lock:
             self.hidden.difference_update(applied)
+        with self._lock:
             self._refresh(force=True)
         return count
 
@@ -306,7 +309,8 @@ class IndexKeeper:
             self.version += 1
             old.close()
             # Items already gone from the index (removed here or by another process) need no hiding.
-            self.hidden = {k for k in self.hidden if self._searcher.document_number(key=k) is not None}
+            with self._hidden_lock:
+                self.hidden = {k for k in self.hidden if self._searcher.document_number(key=k) is not None}
             # The old searcher is closed and readers hold this lock: no one can open merged-away files now.
             self.store.clean(self.generation)
 
@@ -315,7 +319,9 @@ class IndexKeeper:
         """The current index for one read; the searcher stays valid (and its files present) until the block ends."""
         with self._lock:
             self._refresh()
-            yield IndexView(self._searcher, self.generation, frozenset(self.hidden), self.version)
+            with self._hidden_lock:
+                hidden = frozenset(self.hidden)
+            yield IndexView(self._searcher, self.generation, hidden, self.version)
 
     @property
     def ready(self) -> bool:
