@@ -144,7 +144,10 @@ class IndexKeeper:
                         session.rollback()
                         generation = self.store.rebuild([], Position("sqlite-id", "0"))
             self._install(generation)
-        self.drain()  # changes committed while we were building
+        try:
+            self.drain()  # changes committed while we were building
+        except Exception:  # e.g. the database went away: the writer thread tries again
+            log.exception("zoekindex bijwerken na het opbouwen mislukt")
         return generation
 
     def rebuild_from(self, documents, position: Position | None = None) -> Generation:
