@@ -58,6 +58,15 @@ class Position:
         position.validate()
         return position
 
+    def lower(self) -> int:
+        """Everything below this is finished: the highest id applied, or the snapshot's xmin."""
+        return int(self.value.split(":")[0])
+
+    def upper(self) -> int:
+        """Nothing at or above this had started: the highest id, or the snapshot's xmax."""
+        parts = self.value.split(":")
+        return int(parts[1] if len(parts) > 1 else parts[0])
+
     def validate(self) -> None:
         if self.kind == "sqlite-id":
             if not (self.value.isascii() and self.value.isdigit()):
@@ -107,6 +116,10 @@ def changes_since(session: Session, position: Position) -> tuple[set[KEY], Posit
     if position.kind != kind:
         raise PositionError(f"positie van soort {position.kind!r} past niet bij deze database ({kind})")
     now = current_position(session)
+    if now.upper() < position.lower():
+        # The database is behind the index (a backup was restored, or another database took its place): what
+        # the position says was applied no longer matches, and transaction ids may be handed out again.
+        raise PositionError("de database is ouder dan de zoekindex (teruggezette back-up?)")
     if kind == "pg-snapshot":
         rows = session.execute(
             text(
