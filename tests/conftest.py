@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,6 +120,16 @@ class DatabaseFactory:
     def drop_all(self) -> None:
         for name in list(self.created):
             self.drop(self._pg_url(name))
+
+
+def wait_for(predicate, timeout: float = 1.0) -> float:
+    """Poll ``predicate`` until it is true; the seconds it took. For effects that follow a commit asynchronously."""
+    start = time.perf_counter()
+    while not predicate():
+        if time.perf_counter() - start > timeout:
+            raise AssertionError(f"not true within {timeout} s")
+        time.sleep(0.01)
+    return time.perf_counter() - start
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import transaction
-from conftest import CONTENT_DIR, DB_KIND
+from conftest import CONTENT_DIR, DB_KIND, wait_for
 from sqlalchemy import select
 
 from portal.accounts import services as accounts
@@ -116,15 +116,6 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def wait_until(predicate, timeout: float) -> float:
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"not true within {timeout} s")
-        time.sleep(0.05)
-    return time.monotonic() - start
-
-
 @pytest.fixture
 def two_processes(database_factory, tmp_path):
     url = database_factory.copy()
@@ -184,13 +175,13 @@ def test_publish_on_one_process_is_found_on_the_other(two_processes):
         example = session.get(PracticeExample, item_id)
         assert example.status == Status.PUBLISHED
         slug = example.slug
-    wait_until(lambda: slug in second.found("zqxtweeling"), timeout=2.0)
+    wait_for(lambda: slug in second.found("zqxtweeling"), timeout=2.0)
     assert time.monotonic() - published < 2.0
     assert slug in first.found("zqxtweeling")
 
     with unit_of_work(factory) as session:  # taken offline (from a third process: scripts, the database)
         session.get(PracticeExample, item_id).status = Status.WITHDRAWN
-    wait_until(lambda: slug not in second.found("zqxtweeling") and slug not in first.found("zqxtweeling"),
+    wait_for(lambda: slug not in second.found("zqxtweeling") and slug not in first.found("zqxtweeling"),
                timeout=2.0)
     status, _ = second.request(f"/voorbeelden/{slug}")
     assert status == 404
@@ -209,7 +200,7 @@ def test_a_late_commit_reaches_both_processes(two_processes):
         early = other.scalars(select(PracticeExample).where(PracticeExample.slug == "izeo-cadier-en-keer")).one()
         early.title = "IZEO zqxeerste"
     for process in (first, second):
-        wait_until(lambda p=process: "izeo-cadier-en-keer" in p.found("zqxeerste"), timeout=2.0)
+        wait_for(lambda p=process: "izeo-cadier-en-keer" in p.found("zqxeerste"), timeout=2.0)
     held.commit()
     for process in (first, second):
-        wait_until(lambda p=process: "koesterklas-nunspeet" in p.found("zqxlaatste"), timeout=2.0)
+        wait_for(lambda p=process: "koesterklas-nunspeet" in p.found("zqxlaatste"), timeout=2.0)

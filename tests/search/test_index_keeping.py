@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import transaction
-from conftest import DB_KIND
+from conftest import DB_KIND, wait_for
 from sqlalchemy import select
-from test_search_lifecycle import SLUG, edit_title, slugs, wait_for
+from test_search_lifecycle import SLUG, edit_title, slugs
 
 from portal.content.models import PracticeExample
 from portal.models import get_tm_session

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import wait_for
 from sqlalchemy import func, select
 
 from portal.content.models import PracticeExample, SearchOutbox, Status
@@ -32,15 +33,6 @@ def edit_title(site, title: str, slug: str = SLUG) -> float:
         example = session.scalars(select(PracticeExample).where(PracticeExample.slug == slug)).one()
         example.title = title
     return time.perf_counter()  # the commit happened when the block ended
-
-
-def wait_for(predicate, timeout: float = 1.0) -> float:
-    start = time.perf_counter()
-    while not predicate():
-        if time.perf_counter() - start > timeout:
-            raise AssertionError(f"not true within {timeout} s")
-        time.sleep(0.01)
-    return time.perf_counter() - start
 
 
 def outbox_count(site, slug: str) -> int:
