@@ -95,6 +95,25 @@ class ThrottleEvent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
+class UserSession(Base):
+    """One logged-in browser. The cookie holds a random token; only its SHA-256 is stored, so a leaked table cannot
+    be replayed. Deleting the row ends the session everywhere, whatever copies of the cookie exist."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 (hex) of the random token in the cookie; never the token itself.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: The user's auth_epoch at login: a role change or disabling the account voids the session.
+    auth_epoch: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    #: Updated at most once a minute; the session ends after ``portal.session_idle_minutes`` without a request.
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    #: A short hint ("Firefox op Linux") for the user, never the address.
+    user_agent: Mapped[str] = mapped_column(String(120), default="")
+
+
 class FormStash(Base):
     """Form data posted after the session expired, kept for the user who logs in again, so nothing typed is lost."""
 
