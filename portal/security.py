@@ -1,23 +1,30 @@
 """The one security policy of the portal and the one place where permissions are named and mapped to roles.
 
-Identity comes from the signed session cookie (user id + the user's auth epoch, re-checked against the database on
-every request, so disabling a user or resetting a password ends their sessions). Authorisation is ACL based: the
+Identity comes from a server-side session (portal.accounts.sessions): the ``portal_sid`` cookie (HttpOnly,
+SameSite=Lax, Secure per ``portal.secure_cookies``) carries only a random token; the ``user_sessions`` table keeps its
+hash, the user, the auth epoch at login and when it was last used. So every web process sees the same state, logging
+out deletes the row (a copied cookie is refused afterwards), changing or resetting a password ends the user's other
+sessions, and a session ends after ``portal.session_idle_minutes`` (default 120) without a request, or when the
+user's auth epoch moves on (role change, disabling). Login always starts a new session (no fixation) and prunes
+expired rows. The signed cookie session (``portal_session``) only carries flash messages and a display hint for error
+pages; it never decides who someone is. Authorisation is ACL based: the
 resource factories below carry ``__acl__`` built from ROLE_PERMISSIONS; every view declares one of Permissions and
 ``set_default_permission`` denies views that forget to. CSRF is checked on every unsafe request.
 """
 
 from __future__ import annotations
 
-import secrets
-
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, ACLHelper, Allow, Authenticated, Everyone
 from pyramid.csrf import CookieCSRFStoragePolicy
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
+from webob.cookies import make_cookie
 
+from portal.accounts import sessions
 from portal.accounts.models import Role, User
 from portal.content.models import PracticeExample
+from portal.inputs import parse_id
 from portal.workflow.models import CaseTip, ExampleWorkflow
 
 
@@ -72,10 +79,8 @@ class ContributionResource:
 
     def __init__(self, request):
         self.request = request
-        raw = request.matchdict.get("id", "")
-        if not raw.isdigit() or len(raw) > 12:
-            raise HTTPNotFound("Deze bijdrage bestaat niet.")
-        self.example = request.dbsession.get(PracticeExample, int(raw))
+        example_id = parse_id(request.matchdict.get("id", ""))
+        self.example = request.dbsession.get(PracticeExample, example_id) if example_id is not None else None
         if self.example is None:
             raise HTTPNotFound("Deze bijdrage bestaat niet.")
         self.workflow = request.dbsession.get(ExampleWorkflow, self.example.id)
@@ -91,28 +96,29 @@ class ContributionResource:
 class CaseTipResource(Root):
     def __init__(self, request):
         super().__init__(request)
-        raw = request.matchdict.get("id", "")
-        self.tip = request.dbsession.get(CaseTip, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+        tip_id = parse_id(request.matchdict.get("id", ""))
+        self.tip = request.dbsession.get(CaseTip, tip_id) if tip_id is not None else None
         if self.tip is None:
             raise HTTPNotFound("Deze aanmelding bestaat niet.")
 
 
-class SessionSecurityPolicy:
-    """Session-based identity with ACL authorisation (one policy for pages, API, search, feeds and previews)."""
+SESSION_COOKIE = "portal_sid"
 
-    def __init__(self):
+
+class SessionSecurityPolicy:
+    """Server-side sessions with ACL authorisation (one policy for pages, API, search, feeds and previews)."""
+
+    def __init__(self, secure: bool = True):
         self.helper = ACLHelper()
+        self.secure = secure
 
     def identity(self, request) -> User | None:
         # Cached per request; reified attributes cannot be reset, hence the explicit cache.
         if "portal.identity" in request.environ:
             return request.environ["portal.identity"]
-        user = None
-        user_id, epoch = request.session.get("uid"), request.session.get("epoch")
-        if isinstance(user_id, int) and isinstance(epoch, int):
-            candidate = request.dbsession.get(User, user_id)
-            if candidate is not None and candidate.active and candidate.auth_epoch == epoch:
-                user = candidate
+        found = sessions.lookup(request.dbsession, request.cookies.get(SESSION_COOKIE),
+                                sessions.idle_limit(request.registry.settings))
+        user = found[1] if found else None
         request.environ["portal.identity"] = user
         return user
 
@@ -130,22 +136,35 @@ class SessionSecurityPolicy:
     def permits(self, request, context, permission):
         return self.helper.permits(context, self.effective_principals(request), permission)
 
+    def _cookie(self, request, token: str | None) -> list[tuple[str, str]]:
+        header = make_cookie(SESSION_COOKIE, token, path="/", secure=self.secure, httponly=True, samesite="lax",
+                             max_age=0 if token is None else None)
+        request.environ["portal.session_token"] = token
+        return [("Set-Cookie", header)]
+
+    def current_token(self, request) -> str | None:
+        """The session token of this request (the one just issued, after remember())."""
+        return request.environ.get("portal.session_token", request.cookies.get(SESSION_COOKIE))
+
     def remember(self, request, userid, **kw):
-        """Log in: a brand-new session (new id, nothing carried over but what the caller passes in ``keep``)."""
+        """Log in: a brand-new session row and cookie (the old ones end), a fresh flash session with only ``keep``."""
         user = request.dbsession.get(User, userid)
         keep = kw.get("keep") or {}
+        sessions.end_session(request.dbsession, self.current_token(request))
+        token = sessions.create_session(request.dbsession, user, request.user_agent,
+                                        sessions.idle_limit(request.registry.settings))
         request.session.invalidate()
         request.session.update(keep)
-        request.session["uid"] = user.id
-        request.session["epoch"] = user.auth_epoch
-        request.session["sid"] = secrets.token_urlsafe(24)
+        request.session["uid"] = user.id  # display hint for error pages only (portal.views.errors.page_account)
         request.environ["portal.identity"] = user
-        return []
+        return self._cookie(request, token)
 
     def forget(self, request, **kw):
+        """Log out: the session row is deleted, so every copy of the cookie stops working."""
+        sessions.end_session(request.dbsession, self.current_token(request))
         request.session.invalidate()
         request.environ["portal.identity"] = None
-        return []
+        return self._cookie(request, None)
 
 
 def includeme(config):
@@ -158,7 +177,7 @@ def includeme(config):
         secret, cookie_name="portal_session", httponly=True, secure=secure, samesite="Lax",
         timeout=int(settings.get("portal.session_timeout", 4 * 3600)), reissue_time=300, hashalg="sha512",
     ))
-    config.set_security_policy(SessionSecurityPolicy())
+    config.set_security_policy(SessionSecurityPolicy(secure))
     config.set_csrf_storage_policy(CookieCSRFStoragePolicy(
         cookie_name="portal_csrf", secure=secure, httponly=True, samesite="Lax"))
     config.set_default_csrf_options(require_csrf=True)
