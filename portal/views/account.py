@@ -32,6 +32,16 @@ def client_address(request) -> str:
     return request.client_addr or "onbekend"
 
 
+def throttle_rules(request) -> accounts.ThrottleRules:
+    return accounts.ThrottleRules.from_settings(request.registry.settings)
+
+
+def set_retry_after(request, exc: accounts.AccountError) -> None:
+    """A 429 tells how many seconds to wait, for browsers and scripts alike."""
+    if isinstance(exc, accounts.TooManyAttempts):
+        request.response.headers["Retry-After"] = str(exc.retry_after)
+
+
 def safe_came_from(value: str | None) -> str:
     """Only local paths: never redirect to another site after logging in."""
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value and len(value) < 500:
@@ -65,8 +75,9 @@ def login(request):
         resume = ""
     try:
         user = accounts.authenticate(request.dbsession, email, request.POST.get("password") or "",
-                                     client_address(request))
+                                     client_address(request), throttle_rules(request))
     except accounts.AccountError as exc:
+        set_retry_after(request, exc)
         return login_page(request, status=exc.status, error=exc.message, email=email, came_from=came_from,
                           resume=resume)
     keep = {}
@@ -137,9 +148,10 @@ def account_request(request):
     if errors:
         return _request_form(request, values, errors, status=400)
     try:
-        accounts.check_rate(request.dbsession, "aanvraag", client_address(request), limit=5,
-                            window=dt.timedelta(hours=1))
+        accounts.check_rate(request.dbsession, "aanvraag", client_address(request),
+                            limit=throttle_rules(request).form_limit, window=accounts.FORM_WINDOW)
     except accounts.TooManyAttempts as exc:
+        set_retry_after(request, exc)
         return _request_form(request, values, {"form": exc.message}, status=429)
     account_request = accounts.request_account(request.dbsession, password=password, **values)
     admins = [u.email for u in _admins(request)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import re
 import secrets
 
@@ -22,7 +21,7 @@ from portal.content.files import EMAIL_RE
 from portal.content.models import Status
 from portal.mail import send_mail
 from portal.security import ContributionResource, Permissions
-from portal.views.account import client_address
+from portal.views.account import client_address, set_retry_after, throttle_rules
 from portal.views.helpers import crumbs
 from portal.workflow import forms
 from portal.workflow import services as wf
@@ -257,8 +256,6 @@ def my_contributions(request):
 # --- the public tip form ------------------------------------------------------------------------------------------
 
 TIP_FIELDS = {"name": 200, "email": 254, "organisation": 300, "description": 5000}
-TIP_LIMIT = 5
-TIP_WINDOW = dt.timedelta(hours=1)
 
 
 def _tip_page(request, values, errors, status=200, done=False):
@@ -292,8 +289,10 @@ def tip_submit(request):
     if errors:
         return _tip_page(request, values, errors, status=400)
     try:
-        accounts.check_rate(request.dbsession, "aanmelding", client_address(request), TIP_LIMIT, TIP_WINDOW)
+        accounts.check_rate(request.dbsession, "aanmelding", client_address(request),
+                            throttle_rules(request).form_limit, accounts.FORM_WINDOW)
     except accounts.TooManyAttempts as exc:
+        set_retry_after(request, exc)
         return _tip_page(request, values, {"form": exc.message}, status=429)
     tip = CaseTip(**values)
     request.dbsession.add(tip)
