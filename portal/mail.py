@@ -11,15 +11,19 @@ from pathlib import Path
 from pyramid_mailer.mailer import Mailer
 from pyramid_mailer.message import Message
 
+from portal.inputs import clean_text, single_line
+
 FOOTER = "\n\n--\nKennisportaal Onderwijs & Jeugd\nDit bericht is automatisch verstuurd."
 
 
 def send_mail(request, recipients: list[str], subject: str, body: str) -> None:
-    recipients = sorted({r for r in recipients if r})
+    """Queue a message; headers are always single-line (a title with a line break becomes one line) and the body
+    has no control characters. Links in ``body`` come from request.route_url, i.e. from ``portal.base_url``."""
+    recipients = sorted({single_line(r) for r in recipients if r and single_line(r)})
     if not recipients:
         return
     mailer: Mailer = request.registry["portal.mailer"].bind(transaction_manager=request.tm)
-    message = Message(subject=subject, recipients=recipients, body=body + FOOTER)
+    message = Message(subject=single_line(subject), recipients=recipients, body=clean_text(body) + FOOTER)
     if request.registry["portal.mail_to_maildir"]:
         mailer.send_to_queue(message)
     else:

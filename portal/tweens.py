@@ -1,15 +1,18 @@
-"""Tweens around every request: an access log line, security headers with a strict CSP, a maximum body size."""
+"""Tweens around every request: an access log line, security headers with a strict CSP, a maximum body size, and
+the input boundary (a well-formed UTF-8 body and query without NUL, before any view runs)."""
 
 from __future__ import annotations
 
 import logging
 import time
-from urllib.parse import quote
+from urllib.parse import quote, unquote_to_bytes
 
 from pyramid.response import Response
 from pyramid.settings import asbool
 from pyramid.tweens import INGRESS
 from pyramid_retry import is_error_retryable
+
+from portal import inputs
 
 #: One line per request: ``GET /zoeken?q=x 200 12.3 ms``. Configured in the ini files ([logger_access]); without
 #: configuration it follows whatever the root logger does.
@@ -122,6 +125,91 @@ def body_limit_tween_factory(handler, registry):
     return tween
 
 
+#: Content types a request body may have (the portal's forms post these two; the API only reads).
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+BODY_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+#: The login form's copy of a form being typed when the session ended: a JSON list of [name, value] pairs.
+RESUME_FIELD = "resume"
+
+MALFORMED = "Het verzoek is beschadigd of heeft een onbekend formaat. Er is niets opgeslagen."
+NOT_UTF8 = "Het verzoek bevat tekens die geen geldige UTF-8 zijn. Er is niets opgeslagen."
+WRONG_CHARSET = "Het formulier moet in UTF-8 worden verstuurd. Er is niets opgeslagen."
+
+
+def _header_params(value: str) -> tuple[str, dict[str, str]]:
+    """``type/sub; a=b`` as ('type/sub', {'a': 'b'}), names lower-cased, quotes removed."""
+    kind, _sep, rest = value.partition(";")
+    params = {}
+    for part in rest.split(";"):
+        name, eq, val = part.partition("=")
+        if eq:
+            params[name.strip().lower()] = val.strip().strip('"')
+    return kind.strip().lower(), params
+
+
+def _query_problem(request) -> str | None:
+    environ = request.environ
+    if "\x00" in environ.get("PATH_INFO", "") or "%00" in environ.get("QUERY_STRING", "") \
+            or "\x00" in environ.get("QUERY_STRING", ""):
+        return inputs.NUL_ERROR
+    try:
+        items = list(request.GET.items())
+    except UnicodeDecodeError:
+        return "Het adres bevat tekens die geen geldige UTF-8 zijn."
+    if any(inputs.has_nul(k) or inputs.has_nul(v) for k, v in items):
+        return inputs.NUL_ERROR
+    return None
+
+
+def _body_problem(request) -> str | None:
+    body = request.body
+    if not body:
+        return None
+    kind, params = _header_params(request.headers.get("Content-Type", ""))
+    if kind not in FORM_TYPES:
+        return MALFORMED
+    charset = params.get("charset")
+    if charset is not None and charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return WRONG_CHARSET
+    if kind == "multipart/form-data" and not params.get("boundary"):
+        return MALFORMED
+    try:
+        raw = unquote_to_bytes(body.replace(b"+", b" ")) if kind == FORM_TYPES[0] else body
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return NOT_UTF8
+    if b"\x00" in raw:
+        return inputs.NUL_ERROR
+    try:
+        items = list(request.POST.items())
+    except Exception:  # webob/cgi refuse the body in many ways (ValueError, DeprecationWarning, ...)
+        return MALFORMED
+    for name, value in items:
+        if not isinstance(value, str):  # a file: the portal has no uploads
+            return MALFORMED
+        if inputs.has_nul(name) or inputs.has_nul(value):
+            return inputs.NUL_ERROR
+    if RESUME_FIELD in request.POST and inputs.load_pairs(request.POST[RESUME_FIELD]) is None:
+        request.POST[RESUME_FIELD] = ""  # a damaged or hostile copy of a form counts as absent
+    return None
+
+
+def input_boundary_tween_factory(handler, registry):
+    """A Dutch 400 (JSON under /api/) for NUL anywhere in the query or body, and for a body that is not a UTF-8
+    form (urlencoded, or multipart with a boundary), before any view sees the request."""
+    from portal.views.errors import error_response
+
+    def tween(request):
+        problem = _query_problem(request)
+        if problem is None and (request.method in BODY_METHODS or request.content_length):
+            problem = _body_problem(request)
+        if problem is not None:
+            return error_response(request, 400, problem)
+        return handler(request)
+
+    return tween
+
+
 def includeme(config):
     # The access log on top (only a last-resort error page may wrap it), so that it sees every response and times
     # all the rest. Right under it the security headers, so that every response (error pages included) gets them;
@@ -129,3 +217,6 @@ def includeme(config):
     config.add_tween("portal.tweens.access_log_tween_factory", under=INGRESS)
     config.add_tween("portal.tweens.security_headers_tween_factory", under="portal.tweens.access_log_tween_factory")
     config.add_tween("portal.tweens.body_limit_tween_factory", under="portal.tweens.security_headers_tween_factory")
+    config.add_tween("portal.tweens.input_boundary_tween_factory", under="portal.tweens.body_limit_tween_factory")
+    # Absolute URLs from portal.base_url, never from the Host header.
+    config.include("portal.inputs")

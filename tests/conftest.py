@@ -147,6 +147,7 @@ def base_settings(db_url: str, workdir: Path) -> dict:
         "portal.maildir": str(workdir / "mail"),
         "portal.secret": "test-secret-" + uuid.uuid4().hex,
         "portal.secure_cookies": "false",
+        "portal.base_url": "http://localhost",
         "portal.max_body_bytes": "2000000",
         "mail.default_sender": "kennisportaal@localhost",
         "retry.attempts": "3",

@@ -43,9 +43,14 @@ def set_retry_after(request, exc: accounts.AccountError) -> None:
 
 
 def safe_came_from(value: str | None) -> str:
-    """Only local paths: never redirect to another site after logging in."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value and len(value) < 500:
-        return value
+    """Only local paths: never redirect to another site after logging in. A path with whitespace or control
+    characters (CR/LF, U+3000, ...) is refused; other non-ASCII characters are percent-encoded for the Location
+    header."""
+    from urllib.parse import quote
+
+    if (isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value
+            and len(value) < 500 and value.isprintable() and not any(c.isspace() for c in value)):
+        return quote(value, safe="/?&=%:@!$'()*+,;~-._#[]")
     return "/mijn-bijdragen"
 
 

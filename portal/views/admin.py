@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from portal.accounts import services as accounts
 from portal.accounts.models import AccountRequest, Role, User
+from portal.inputs import clean_text, parse_id
 from portal.mail import send_mail
 from portal.security import Permissions
 from portal.views.helpers import crumbs
@@ -22,8 +23,8 @@ def _page(request, **extra):
 
 
 def _by_id(request, model):
-    raw = request.matchdict.get("id", "")
-    item = request.dbsession.get(model, int(raw)) if raw.isdigit() and len(raw) < 12 else None
+    item_id = parse_id(request.matchdict.get("id", ""))
+    item = request.dbsession.get(model, item_id) if item_id is not None else None
     if item is None:
         raise HTTPNotFound("Deze gebruiker of aanvraag bestaat niet.")
     return item
@@ -72,7 +73,7 @@ def decide_request(request):
     decision = request.POST.get("decision", "")
     if decision not in ("approve", "decline"):
         raise HTTPBadRequest("Onbekende beslissing.")
-    note = (request.POST.get("note") or "").strip()[:2000]
+    note = clean_text(request.POST.get("note") or "").strip()[:2000]
     try:
         user = accounts.decide_request(request.dbsession, account_request, request.identity,
                                        decision == "approve", note)

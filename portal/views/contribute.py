@@ -19,6 +19,7 @@ from portal.accounts import services as accounts
 from portal.accounts.models import FormStash
 from portal.content.files import EMAIL_RE
 from portal.content.models import Status
+from portal.inputs import clean_text, oneline_error, pairs, parse_version
 from portal.mail import send_mail
 from portal.security import ContributionResource, Permissions
 from portal.views.account import client_address, set_retry_after, throttle_rules
@@ -33,10 +34,10 @@ FORM_TEMPLATE = "portal:templates/workflow/edit.jinja2"
 
 
 def _form_version(request) -> int:
-    raw = request.POST.get("version", "")
-    if not raw.isdigit() or len(raw) > 9:
+    version = parse_version(request.POST.get("version", ""))
+    if version is None:
         raise HTTPBadRequest("Het formulier is beschadigd (onbekende versie). Er is niets opgeslagen.")
-    return int(raw)
+    return version
 
 
 def _set_hidden(form: deform.Form, request, version: int, token: str = "") -> None:
@@ -96,10 +97,15 @@ def _restore_stash(request, form: deform.Form) -> bool:
         return False
     stash = request.dbsession.scalar(select(FormStash).where(
         FormStash.token == token, FormStash.user_id == request.identity.id, FormStash.path == request.path))
-    if stash is None:
+    controls = pairs(stash.controls) if stash is not None else None
+    if controls is None:  # no stash, or damaged data: start from the stored text
         return False
-    with contextlib.suppress(deform.ValidationFailure):  # errors are shown on the next save, not now
-        form.validate([(k, v) for k, v in stash.controls])
+    try:
+        forms.validate(form, controls)
+    except deform.ValidationFailure:  # errors are shown on the next save, not now
+        pass
+    except HTTPBadRequest:  # markers that do not fit the form: treat the stash as absent
+        return False
     return True
 
 
@@ -113,7 +119,8 @@ def show_form(request, state: wf.ItemState | None, editor: bool = False):
     token = "" if state else secrets.token_urlsafe(24)
     if restored:
         token = (form.cstruct.get("token") or token) if state is None else ""
-        version = int(form.cstruct.get("version") or 0) if str(form.cstruct.get("version", "")).isdigit() else version
+        stashed_version = parse_version(str(form.cstruct.get("version") or ""))
+        version = stashed_version if stashed_version is not None else version
     _set_hidden(form, request, version, token)
     message = ("Welkom terug. Uw tekst van vóór het inloggen staat weer in het formulier; hij is nog niet "
                "opgeslagen." if restored else None)
@@ -133,7 +140,7 @@ def process_form(request, state: wf.ItemState | None, editor: bool = False):
     form = forms.make_form(request, form_action(request, state, editor))
     if "meer" in request.POST:
         with contextlib.suppress(deform.ValidationFailure):  # only the typed values are needed here
-            form.validate(controls)
+            forms.validate(form, controls)
         typed = form.cstruct
         form = forms.make_form(request, form_action(request, state, editor))  # fresh: no errors, new rows
         form.cstruct = typed
@@ -142,7 +149,7 @@ def process_form(request, state: wf.ItemState | None, editor: bool = False):
         return render_form(request, form, state=state, editor=editor,
                            message="Er zijn lege velden bijgekomen. Niets is nog opgeslagen.")
     try:
-        appstruct = form.validate(controls)
+        appstruct = forms.validate(form, controls)
     except deform.ValidationFailure:
         _set_hidden(form, request, version, token)
         return render_form(request, form, state=state, status=400, editor=editor,
@@ -256,6 +263,8 @@ def my_contributions(request):
 # --- the public tip form ------------------------------------------------------------------------------------------
 
 TIP_FIELDS = {"name": 200, "email": 254, "organisation": 300, "description": 5000}
+#: One-line fields: line breaks and control characters are refused (in the description they are removed).
+TIP_ONELINE = ("name", "email", "organisation")
 
 
 def _tip_page(request, values, errors, status=200, done=False):
@@ -277,9 +286,10 @@ def tip_submit(request):
     if (request.POST.get("website") or "").strip():
         return _tip_page(request, {}, {}, done=True)  # pretend success; store nothing
     values = {k: (request.POST.get(k) or "").strip() for k in TIP_FIELDS}
-    errors = {}
+    errors = {k: error for k in TIP_ONELINE if (error := oneline_error(values[k]))}
+    values["description"] = clean_text(values["description"])
     for field, maximum in TIP_FIELDS.items():
-        if len(values[field]) > maximum:
+        if field not in errors and len(values[field]) > maximum:
             errors[field] = f"Te lang: maximaal {maximum} tekens."
     for field, label in (("name", "uw naam"), ("email", "uw e-mailadres"), ("description", "een beschrijving")):
         if not values[field]:

@@ -9,6 +9,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from portal.content.models import PracticeExample, utcnow
+from portal.inputs import clean_text, parse_id, parse_version
 from portal.mail import send_mail
 from portal.security import CaseTipResource, ContributionResource, Permissions
 from portal.views.contribute import process_form, show_form
@@ -74,14 +75,14 @@ def review(context, request):
              permission=Permissions.REVIEW)
 def decide(context, request):
     state = _state(context)
-    raw_version = request.POST.get("version", "")
-    if not raw_version.isdigit() or len(raw_version) > 9:
+    version = parse_version(request.POST.get("version", ""))
+    if version is None:
         raise HTTPBadRequest("Het formulier is beschadigd (onbekende versie). Er is niets gewijzigd.")
     action = request.POST.get("action", "")
     if action not in ("publish", "return", "reject"):
         raise HTTPBadRequest("Onbekende beslissing. Er is niets gewijzigd.")
-    reason = (request.POST.get("reason") or "").strip()
-    remarks = {f: (request.POST.get(f"remark_{f}") or "").strip() for f in FIELD_LABELS}
+    reason = clean_text(request.POST.get("reason") or "").strip()
+    remarks = {f: clean_text(request.POST.get(f"remark_{f}") or "").strip() for f in FIELD_LABELS}
     errors = {f"remark_{f}": "Te lang." for f, text in remarks.items() if len(text) > MAX_REMARK}
     if len(reason) > MAX_REMARK:
         errors["reason"] = "Te lang."
@@ -89,7 +90,7 @@ def decide(context, request):
     if errors:
         return _review_response(request, state, errors, values, "Sommige opmerkingen zijn te lang.", 400)
     try:
-        done = wf.transition(request.dbsession, state, request.identity, action, int(raw_version), reason, remarks)
+        done = wf.transition(request.dbsession, state, request.identity, action, version, reason, remarks)
     except wf.WorkflowError as exc:
         return _review_response(request, state, {f"remark_{k}": v for k, v in exc.errors.items()} | (
             {"reason": exc.errors["reason"]} if "reason" in exc.errors else {}), values, exc.message, exc.status)
@@ -164,10 +165,10 @@ def history(context, request):
 
 
 def _revision_number(request) -> int:
-    raw = request.matchdict.get("number", "")
-    if not raw.isdigit() or len(raw) > 9:
+    number = parse_id(request.matchdict.get("number", ""))
+    if number is None:
         raise HTTPNotFound("Deze revisie bestaat niet.")
-    return int(raw)
+    return number
 
 
 @view_config(route_name="redactie_revisie", context=ContributionResource,
@@ -195,11 +196,11 @@ def revision(context, request):
 def restore(context, request):
     state = _state(context)
     number = _revision_number(request)
-    raw_version = request.POST.get("version", "")
-    if not raw_version.isdigit() or len(raw_version) > 9:
+    version = parse_version(request.POST.get("version", ""))
+    if version is None:
         raise HTTPBadRequest("Het formulier is beschadigd (onbekende versie). Er is niets hersteld.")
     try:
-        wf.restore(request.dbsession, state, request.identity, number, int(raw_version))
+        wf.restore(request.dbsession, state, request.identity, number, version)
     except wf.WorkflowError as exc:
         request.response.status_int = exc.status
         response = render_to_response("portal:templates/error.jinja2",

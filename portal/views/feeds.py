@@ -1,4 +1,9 @@
-"""Machine-readable ways in: an Atom feed of published examples, a sitemap and robots.txt."""
+"""Machine-readable ways in: an Atom feed of published examples, a sitemap and robots.txt.
+
+Absolute URLs come from ``portal.base_url`` (request.route_url uses it; see portal.inputs), never from the Host
+header. Text goes into XML only through portal.inputs.xml_text, so one stray control character in a title can never
+make the feed unreadable.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from pyramid.view import view_config
 
 from portal.content import catalog
 from portal.content.models import RegionKind
+from portal.inputs import xml_text
 from portal.security import Permissions
 
 FEED_SIZE = 30
@@ -16,7 +22,14 @@ def examples_feed(request):
     examples = catalog.recent_examples(request.dbsession, limit=FEED_SIZE)
     request.response.content_type = "application/atom+xml"
     updated = max((e.published_at or e.updated_at for e in examples), default=None)
-    return {"examples": examples, "updated": updated}
+    entries = [{
+        "title": xml_text(e.title), "summary": xml_text(e.summary),
+        "url": xml_text(request.route_url("voorbeeld", slug=e.slug)), "updated": e.published_at or e.updated_at,
+        "categories": [(xml_text(t.slug), xml_text(t.name)) for t in e.themes],
+    } for e in examples]
+    return {"entries": entries, "updated": updated,
+            "feed_url": xml_text(request.route_url("feed_voorbeelden")),
+            "html_url": xml_text(request.route_url("voorbeelden"))}
 
 
 @view_config(route_name="sitemap", renderer="portal:templates/sitemap.jinja2", permission=Permissions.VIEW)
@@ -36,7 +49,7 @@ def sitemap(request):
             urls += [request.route_url("regio", slug=g["region"].slug) for g in youth["gemeenten"]
                      if g["region"].kind == RegionKind.MUNICIPALITY]
     request.response.content_type = "application/xml"
-    return {"urls": urls}
+    return {"urls": [xml_text(url) for url in urls]}
 
 
 @view_config(route_name="robots", permission=Permissions.VIEW)

@@ -13,6 +13,8 @@ from typing import Any
 
 import colander
 import deform
+import peppercorn
+from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.i18n import get_localizer
 from pyramid.threadlocal import get_current_request
 from sqlalchemy import select
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from portal.content.files import PROJECT_STATUSES
 from portal.content.models import Region, RegionKind, SchoolType, Source, Theme
+from portal.inputs import clean_text, oneline_error
 from portal.workflow.snapshot import FIELD_LABELS, empty_snapshot, normalised
 
 MAX_TEXT = 20_000
@@ -46,13 +49,31 @@ def _length(maximum: int, minimum: int = 0):
                            max_err=f"Te lang: maximaal {maximum} tekens.")
 
 
+def _one_line(node, value):
+    """One-line fields (title, place, names, e-mail): no line breaks or control characters."""
+    error = oneline_error(value)
+    if error:
+        raise colander.Invalid(node, error)
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _clean_strip(value):
+    """Multi-line text: control characters removed (tabs and line breaks kept), outer whitespace stripped."""
+    return _strip(clean_text(value))
+
+
 def _text(name: str, maximum: int = 300, required: bool = False, textarea: bool = False, rows: int = 4,
           description: str = "") -> colander.SchemaNode:
     widget = deform.widget.TextAreaWidget(rows=rows) if textarea else deform.widget.TextInputWidget()
+    length = _length(maximum, 1 if required else 0)
     return colander.SchemaNode(
         colander.String(), name=name, title=FIELD_LABELS.get(name, name), widget=widget, description=description,
-        validator=_length(maximum, 1 if required else 0), missing=colander.required if required else "",
-        missing_msg="Dit veld is verplicht.", preparer=lambda v: v.strip() if isinstance(v, str) else v)
+        validator=length if textarea else colander.All(_one_line, length),
+        missing=colander.required if required else "",
+        missing_msg="Dit veld is verplicht.", preparer=_clean_strip if textarea else _strip)
 
 
 def _markdown(name: str, description: str = "") -> colander.SchemaNode:
@@ -139,7 +160,7 @@ def contribution_schema(vocab: Vocabulary) -> colander.SchemaNode:
         description="Eén tip per veld. Lege velden worden overgeslagen.",
         validator=colander.Length(max=MAX_TIPS + EMPTY_ROWS + 3, max_err="Te veel tips."),
         widget=deform.widget.SequenceWidget())
-    tips.add(colander.SchemaNode(colander.String(), name="tip", title="Tip", missing="",
+    tips.add(colander.SchemaNode(colander.String(), name="tip", title="Tip", missing="", preparer=clean_text,
                                  widget=deform.widget.TextAreaWidget(rows=2), validator=_length(1000)))
     schema.add(tips)
     contacts = colander.SchemaNode(
@@ -151,14 +172,14 @@ def contribution_schema(vocab: Vocabulary) -> colander.SchemaNode:
     contact = colander.SchemaNode(colander.Mapping(), name="contact", title="Contactpersoon",
                                   validator=_contact_validator)
     contact.add(colander.SchemaNode(colander.String(), name="name", title="Naam", missing="",
-                                    validator=_length(200)))
+                                    validator=colander.All(_one_line, _length(200))))
     contact.add(colander.SchemaNode(colander.String(), name="role", title="Functie", missing="",
-                                    validator=_length(200)))
+                                    validator=colander.All(_one_line, _length(200))))
     contact.add(colander.SchemaNode(colander.String(), name="organisation", title="Organisatie", missing="",
-                                    validator=_length(300)))
+                                    validator=colander.All(_one_line, _length(300))))
     contact.add(colander.SchemaNode(
         colander.String(), name="email", title="E-mailadres", missing="",
-        validator=colander.All(_length(254), colander.Email(msg="Dit is geen geldig e-mailadres.")),
+        validator=colander.All(_one_line, _length(254), colander.Email(msg="Dit is geen geldig e-mailadres.")),
         preparer=lambda v: v.strip() if isinstance(v, str) else v))
     contact.add(colander.SchemaNode(
         colander.String(), name="visibility", title="Zichtbaarheid", missing="redactie",
@@ -191,6 +212,42 @@ BUTTONS = (
 def make_form(request, action: str, buttons=BUTTONS) -> deform.Form:
     schema = contribution_schema(Vocabulary(request.dbsession))
     return deform.Form(schema, action=action, buttons=buttons, formid="bijdrage")
+
+
+MALFORMED_FORM = "Het formulier is beschadigd (de velden passen niet bij dit formulier). Er is niets opgeslagen."
+
+
+def _shape_ok(node: colander.SchemaNode, value) -> bool:
+    """Whether a peppercorn structure has the shape of the schema: a mapping where a mapping belongs, a list where a
+    sequence or set belongs, text elsewhere. Swapped or unbalanced ``__start__``/``__end__`` markers fail here."""
+    if value is colander.null or value is None:
+        return True
+    typ = node.typ
+    if isinstance(typ, colander.Mapping):
+        return isinstance(value, dict) and all(_shape_ok(child, value[child.name])
+                                                for child in node.children if child.name in value)
+    if isinstance(typ, colander.Sequence):
+        return isinstance(value, list) and all(_shape_ok(node.children[0], item) for item in value)
+    if isinstance(typ, colander.Set):
+        return isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value)
+    return isinstance(value, str)
+
+
+def validate(form: deform.Form, controls) -> dict[str, Any]:
+    """``form.validate(controls)`` for posted controls: deform.ValidationFailure for what a person can correct,
+    HTTPBadRequest (Dutch) for a structure no form of ours sends (swapped or unbalanced peppercorn markers)."""
+    try:
+        pstruct = peppercorn.parse(list(controls))
+    except Exception as exc:  # peppercorn's errors on broken markers are not one documented type
+        raise HTTPBadRequest(MALFORMED_FORM) from exc
+    if not _shape_ok(form.schema, pstruct):
+        raise HTTPBadRequest(MALFORMED_FORM)
+    try:
+        return form.validate_pstruct(pstruct)
+    except deform.ValidationFailure:
+        raise
+    except (colander.Invalid, TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+        raise HTTPBadRequest(MALFORMED_FORM) from exc
 
 
 def appstruct_to_snapshot(appstruct: dict[str, Any]) -> dict[str, Any]:

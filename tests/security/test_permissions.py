@@ -26,6 +26,7 @@ EDITORS = {EDITOR, ADMIN}
 RESTRICTED: dict[str, set[str]] = {
     "bijdragen": CONTRIBUTORS,
     "mijn_bijdragen": CONTRIBUTORS,
+    "wachtwoord_wijzigen": CONTRIBUTORS,  # every logged-in user
     "bijdrage": {OWNER, EDITOR, ADMIN},
     "redactie": EDITORS,
     "redactie_item": EDITORS,

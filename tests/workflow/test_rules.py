@@ -3,16 +3,17 @@ re-login after an expired session, the public tip form, exports and the portal-u
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from portal.accounts import services as accounts
-from portal.accounts.models import User
+from portal.accounts.models import User, UserSession
 from portal.content.files import read_content
-from portal.content.models import PracticeExample, Status
+from portal.content.models import PracticeExample, Status, utcnow
 from portal.workflow import services as wf
 from portal.workflow.models import CaseTip, ExampleWorkflow, Revision, Transition
 from portal.workflow.snapshot import snapshot_from_example
@@ -257,8 +258,8 @@ def test_expired_session_keeps_typed_text_through_relogin(site):
     form = contribution_form(app.get("/bijdragen"))
     form["title"] = "Getypt voor de sessie verliep"
     form["approach"] = "Veel werk dat niet verloren mag gaan."
-    app.cookiejar.clear(domain="localhost.local", path="/", name="portal_session")  # the session expires
-    assert "portal_session" not in app.cookies
+    with site.session() as db:  # the session expires: idle for longer than portal.session_idle_minutes
+        db.execute(update(UserSession).values(last_seen_at=utcnow() - dt.timedelta(days=1)))
     login_page = form.submit("opslaan", status=403)
     assert "Uw sessie is verlopen" in login_page
     relogin = login_page.forms[next(k for k, f in login_page.forms.items() if f.action == "/inloggen")]
