@@ -2,7 +2,7 @@
 
 - Ids and version numbers: ASCII digits only, within the database's integer range (``parse_id``,
   ``parse_version``); ``str.isdigit()`` would also take ``²`` or ``९``, and PostgreSQL refuses ids beyond 2**31-1.
-- NUL anywhere in a request is refused by the tween in portal.tweens (a Dutch 400), as are malformed bodies.
+- NUL anywhere in a posted form is refused by the tween in portal.tweens (a Dutch 400), as are malformed bodies.
 - Other control characters: refused in one-line fields (``oneline_error`` gives the Dutch field error) and removed
   from multi-line text (``clean_text``; tabs and line breaks stay).
 - Output: mail headers are single-line (``single_line``); XML gets only characters XML 1.0 allows (``xml_text``).

@@ -1,5 +1,5 @@
 """Tweens around every request: an access log line, security headers with a strict CSP, a maximum body size, and
-the input boundary (a well-formed UTF-8 body and query without NUL, before any view runs)."""
+the input boundary (a well-formed UTF-8 form body without NUL, before any view runs)."""
 
 from __future__ import annotations
 
@@ -147,20 +147,6 @@ def _header_params(value: str) -> tuple[str, dict[str, str]]:
     return kind.strip().lower(), params
 
 
-def _query_problem(request) -> str | None:
-    environ = request.environ
-    if "\x00" in environ.get("PATH_INFO", "") or "%00" in environ.get("QUERY_STRING", "") \
-            or "\x00" in environ.get("QUERY_STRING", ""):
-        return inputs.NUL_ERROR
-    try:
-        items = list(request.GET.items())
-    except UnicodeDecodeError:
-        return "Het adres bevat tekens die geen geldige UTF-8 zijn."
-    if any(inputs.has_nul(k) or inputs.has_nul(v) for k, v in items):
-        return inputs.NUL_ERROR
-    return None
-
-
 def _body_problem(request) -> str | None:
     body = request.body
     if not body:
@@ -195,13 +181,14 @@ def _body_problem(request) -> str | None:
 
 
 def input_boundary_tween_factory(handler, registry):
-    """A Dutch 400 (JSON under /api/) for NUL anywhere in the query or body, and for a body that is not a UTF-8
-    form (urlencoded, or multipart with a boundary), before any view sees the request."""
+    """A Dutch 400 (JSON under /api/) for NUL anywhere in a posted form, and for a body that is not a UTF-8 form
+    (urlencoded, or multipart with a boundary), before any view sees the request. (Query strings are checked by the
+    views' own parameter parsing: unknown values are a Dutch 400 or ignored, undecodable ones a 400.)"""
     from portal.views.errors import error_response
 
     def tween(request):
-        problem = _query_problem(request)
-        if problem is None and (request.method in BODY_METHODS or request.content_length):
+        problem = None
+        if request.method in BODY_METHODS or request.content_length:
             problem = _body_problem(request)
         if problem is not None:
             return error_response(request, 400, problem)
