@@ -149,9 +149,10 @@ def _header_params(value: str) -> tuple[str, dict[str, str]]:
 
 def _body_problem(request) -> str | None:
     body = request.body
-    if not body:
+    content_type = request.headers.get("Content-Type", "")
+    if not body and not content_type:
         return None
-    kind, params = _header_params(request.headers.get("Content-Type", ""))
+    kind, params = _header_params(content_type)
     if kind not in FORM_TYPES:
         return MALFORMED
     charset = params.get("charset")

@@ -196,6 +196,10 @@ def test_malformed_bodies_are_dutch_400s(testapp):
                                 expect_errors=True)
         assert response.status_int == 400, (content_type, response.status_int)
         assert "Ongeldige aanvraag" in response.text, content_type
+    for content_type in ("multipart/form-data", "application/x-www-form-urlencoded; charset=latin-1"):  # no body
+        response = testapp.post("/voorbeeld-aanmelden", b"", headers={"Content-Type": content_type},
+                                expect_errors=True)
+        assert response.status_int == 400, (content_type, response.status_int)
     api = testapp.post("/api/voorbeelden", b"x", headers={"Content-Type": "multipart/form-data"}, expect_errors=True)
     assert api.status_int == 400 and api.json["error"]["status"] == 400
 
