@@ -77,10 +77,15 @@ def _log(environ: dict, status: int, started: float) -> None:
 
 def security_headers_tween_factory(handler, registry):
     secure = asbool(registry.settings.get("portal.secure_cookies", True))
+    base_url = registry.settings.get("portal.base_url", "").rstrip("/")
 
     def tween(request):
         response = handler(request)
         headers = response.headers
+        location = headers.get("Location", "")
+        if base_url and location.startswith("/") and not location.startswith("//"):
+            # WebOb would complete a relative redirect with the Host header; the configured address is the truth.
+            headers["Location"] = base_url + location
         headers.setdefault("Content-Security-Policy", CSP)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
@@ -90,7 +95,7 @@ def security_headers_tween_factory(handler, registry):
         if secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         # Pages for logged-in people may show drafts, remarks or private contacts: never store them in caches.
-        if "portal_session" in request.cookies or request.environ.get("portal.identity") is not None:
+        if {"portal_session", "portal_sid"} & request.cookies.keys() or request.environ.get("portal.identity"):
             headers["Cache-Control"] = "private, no-store"
         return response
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import random
 import shutil
 import time
 import uuid
@@ -46,11 +47,15 @@ def pytest_configure(config):
         message = unreachable(PG_URL)
         if message:
             pytest.exit(message, returncode=3)
+    # One fuzz seed for the whole run, chosen before xdist starts its workers (they inherit the environment).
+    os.environ.setdefault("PORTAL_FUZZ_SEED", str(random.SystemRandom().randrange(2**32)))
 
 
 def pytest_report_header(config):
     where = f" ({make_url(PG_URL).render_as_string()})" if DB_KIND == "postgresql" else ""
-    return f"portal test database: {DB_KIND}{where}"
+    fuzz = (f"fuzz seed {os.environ.get('PORTAL_FUZZ_SEED')}, {os.environ.get('PORTAL_FUZZ_EXAMPLES', '400')} "
+            "examples per fuzz test (replay: PORTAL_FUZZ_SEED=<seed> make test)")
+    return [f"portal test database: {DB_KIND}{where}", fuzz]
 
 
 class DatabaseFactory:

@@ -187,6 +187,7 @@ def test_wheel_installs_and_serves_from_an_empty_folder(tmp_path, database_url):
 use = egg:portal
 sqlalchemy.url = {database_url}
 portal.secret = wheel-test-{uuid.uuid4().hex}
+portal.base_url = http://127.0.0.1:{port}
 portal.content_dir = %(here)s/content
 search.index_dir = %(here)s/var/index
 portal.maildir = %(here)s/var/mail

@@ -18,6 +18,7 @@ from portal.accounts import services as accounts
 from portal.accounts.models import FormStash
 from portal.content.files import EMAIL_RE
 from portal.content.models import utcnow
+from portal.inputs import oneline_error
 from portal.mail import send_mail
 from portal.security import Permissions
 from portal.views.errors import error_response
@@ -139,6 +140,8 @@ def account_request(request):
     for field, maximum in REQUEST_FIELDS.items():
         if len(values[field]) > maximum:
             errors[field] = f"Te lang: maximaal {maximum} tekens."
+        elif oneline_error(values[field]):
+            errors[field] = oneline_error(values[field])
     for field, label in (("name", "uw naam"), ("email", "uw e-mailadres"), ("organisation", "uw organisatie")):
         if not values[field]:
             errors[field] = f"Vul {label} in."

@@ -266,3 +266,25 @@ def test_damaged_form_stash_is_ignored(site):
     for token in ("a" * 20, "b" * 20, "c" * 20):
         page = app.get(f"/bijdragen?herstel={token}", status=200)
         assert "Welkom terug" not in page.text
+
+
+def test_account_request_refuses_control_characters_in_one_line_fields(site):
+    from sqlalchemy import func, select
+
+    from portal.accounts.models import AccountRequest
+
+    app = site.testapp()
+    page = app.get("/account/aanvragen")
+    form = next(f for f in page.forms.values() if f.action == "/account/aanvragen")
+    form["name"], form["email"], form["organisation"] = "Naam\x1bmet escape", "a@example.nl", "School\u2028Twee"
+    form["password"] = form["password_repeat"] = "een-lang-wachtwoord-123"
+    response = form.submit(status=400)
+    assert "geen regeleinden of onzichtbare stuurtekens" in response.text
+    with site.session() as db:
+        assert db.scalar(select(func.count(AccountRequest.id))) == 0
+
+
+def test_redirects_use_the_configured_address_not_the_host_header(testapp):
+    response = testapp.get("/bijdragen", headers={"Host": "evil.example"}, status=303)
+    assert response.headers["Location"].startswith("http://localhost/inloggen")
+    assert "evil.example" not in response.headers["Location"]
