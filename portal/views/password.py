@@ -74,7 +74,8 @@ def change(request):
         try:
             accounts.check_rate(request.dbsession, "wachtwoord-wijzig", f"user:{user.id}", limit=CHANGE_FAILURES,
                                 window=CHANGE_WINDOW)
-        except accounts.TooManyAttempts:
+        except accounts.TooManyAttempts as exc:
+            request.response.headers["Retry-After"] = str(exc.retry_after)
             return _change_page(request, {"form": "U heeft te vaak een verkeerd huidig wachtwoord ingevuld. Probeer "
                                                   "het over een kwartier opnieuw."}, status=429)
         return _change_page(request, {"current_password": "Dit is niet uw huidige wachtwoord."}, status=400)
@@ -110,7 +111,8 @@ def forgot(request):
     try:
         accounts.check_rate(request.dbsession, "wachtwoord-ip", _client(request), limit=FORGOT_PER_CLIENT,
                             window=dt.timedelta(hours=1))
-    except accounts.TooManyAttempts:
+    except accounts.TooManyAttempts as exc:
+        request.response.headers["Retry-After"] = str(exc.retry_after)
         return _forgot_page(request, {"email": email}, {"form": "Er zijn vanaf uw netwerk te veel herstel-links "
                                                                 "aangevraagd. Probeer het over een uur opnieuw."},
                             status=429)
