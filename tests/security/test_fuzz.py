@@ -74,6 +74,33 @@ def check(response, what: str) -> None:
     assert "Traceback" not in body and "Internal Server Error" not in body, what
 
 
+def fuzz_settings(examples: int = EXAMPLES):
+    """The same Hypothesis settings for every fuzz test: fixed seed, no deadline, no example database."""
+
+    def apply(test):
+        return seed(SEED)(settings(max_examples=examples, deadline=None, database=None,
+                                   suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                          HealthCheck.too_slow])(test))
+
+    return apply
+
+
+class RefusalWatch:
+    """Checks each answer and records refused requests (4xx) that changed the database anyway."""
+
+    def __init__(self, site):
+        self.site = site
+        self.before = fingerprint(site)
+        self.changed: list[str] = []
+
+    def answer(self, response, what: str) -> None:
+        check(response, what)
+        now = fingerprint(self.site)
+        if response.status_int >= 400 and now != self.before:
+            self.changed.append(f"{response.status_int} {what}")
+        self.before = now
+
+
 def route_patterns(site) -> list[str]:
     mapper = site.registry.getUtility(IRoutesMapper)
     return ["/" + route.pattern.lstrip("/") for route in mapper.get_routes()]
@@ -112,9 +139,7 @@ def test_fuzz_every_route_path_and_query(fuzz_site, who):
     patterns = route_patterns(site)
     before = fingerprint(site)
 
-    @seed(SEED)
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @fuzz_settings()
     @given(pattern=st.sampled_from(patterns), data=st.data(),
            params=st.dictionaries(st.sampled_from(["q", "page", "sort", "thema", "regio", "provincie", "schooltype",
                                                    "type", "came_from", "resume", "limit", "zzz"]),
@@ -157,12 +182,9 @@ def test_fuzz_public_forms(fuzz_site):
         form = next(f for f in page.forms.values() if f.method.lower() == "post" and "csrf_token" in f.fields)
         forms[path] = form
     names = {path: [n for n, _f in form.field_order if n and n != "csrf_token"] for path, form in forms.items()}
-    before = fingerprint(site)
-    changed: list[str] = []
+    watch = RefusalWatch(site)
 
-    @seed(SEED)
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @fuzz_settings()
     @given(data=st.data())
     def run(data):
         path = data.draw(st.sampled_from(sorted(forms)))
@@ -170,16 +192,10 @@ def test_fuzz_public_forms(fuzz_site):
         tamper = data.draw(st.dictionaries(st.sampled_from(names[path]), hostile_text, min_size=1, max_size=4))
         extra = data.draw(st.lists(st.tuples(st.sampled_from(["__start__", "__end__", "zzz", "came_from"]),
                                              hostile_text), max_size=2))
-        nonlocal before
-        response = _post_form(app, form, {}, tamper, extra)
-        check(response, f"POST {path} {tamper!r} {extra!r}")
-        after = fingerprint(site)
-        if response.status_int >= 400 and after != before:
-            changed.append(f"{path} {response.status_int} {tamper!r}")
-        before = after
+        watch.answer(_post_form(app, form, {}, tamper, extra), f"POST {path} {tamper!r} {extra!r}")
 
     run()
-    assert changed == []
+    assert watch.changed == []
 
 
 def test_fuzz_contribution_form_as_contributor(fuzz_site):
@@ -193,12 +209,9 @@ def test_fuzz_contribution_form_as_contributor(fuzz_site):
     saved = form.submit("opslaan", status=303)
     item_path = urllib.parse.urlparse(saved.location).path
     names = sorted({n for n, _f in form.field_order if n and n != "csrf_token"})
-    before = fingerprint(site)
-    changed: list[str] = []
+    watch = RefusalWatch(site)
 
-    @seed(SEED)
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @fuzz_settings()
     @given(data=st.data())
     def run(data):
         page_form = contribution_form(app.get(item_path))
@@ -207,16 +220,11 @@ def test_fuzz_contribution_form_as_contributor(fuzz_site):
                                              st.sampled_from(["x:mapping", "y:sequence", "z:rename", "", "²",
                                                               "tips:sequence", "\x00"])), max_size=3))
         button = data.draw(st.sampled_from(["opslaan", "voorbeeld", "indienen"]))
-        nonlocal before
         response = _post_form(app, page_form, {}, tamper, [*extra, (button, "")])
-        check(response, f"POST {item_path} {tamper!r} {extra!r}")
-        after = fingerprint(site)
-        if response.status_int >= 400 and after != before:
-            changed.append(f"{response.status_int} {tamper!r} {extra!r}")
-        before = after
+        watch.answer(response, f"POST {item_path} {tamper!r} {extra!r}")
 
     run()
-    assert changed == []
+    assert watch.changed == []
 
 
 def test_fuzz_raw_bodies_and_content_types(fuzz_site):
@@ -226,9 +234,7 @@ def test_fuzz_raw_bodies_and_content_types(fuzz_site):
     app = site.testapp()
     token = app.get("/inloggen") and app.cookies["portal_csrf"].strip('"')
 
-    @seed(SEED)
-    @settings(max_examples=max(100, EXAMPLES // 4), deadline=None, database=None,
-              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @fuzz_settings(max(100, EXAMPLES // 4))
     @given(path=st.sampled_from(["/inloggen", "/account/aanvragen", "/voorbeeld-aanmelden", "/bijdragen",
                                  "/zoeken", "/api/zoeken"]),
            content_type=st.sampled_from(["application/x-www-form-urlencoded",
