@@ -1,11 +1,22 @@
-"""Markdown to safe HTML: rendered with python-markdown, then sanitised with nh3 (the only way HTML reaches pages)."""
+"""Markdown to safe HTML: rendered with python-markdown, then sanitised with nh3 (the only way HTML reaches pages).
+
+Links between content files are written as relative file paths, the way they work in an editor or on GitHub
+(``../voorbeelden/koesterklas-nunspeet.md``, ``../kennis/werkprincipes-onderwijszorgarrangement.md#aanpak``). While
+rendering, such links become the portal's page URLs (``/voorbeelden/koesterklas-nunspeet``), wherever Markdown is
+rendered: pages, the API's HTML fields, previews.
+"""
 
 from __future__ import annotations
 
 import functools
+import posixpath
+import re
+from urllib.parse import urlsplit
 
 import markdown
 import nh3
+from markdown.extensions import Extension
+from markdown.treeprocessors import Treeprocessor
 from markupsafe import Markup
 
 ALLOWED_TAGS = {
@@ -16,11 +27,75 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "th": {"scope",
                       "td": {"colspan", "rowspan"}, "ol": {"start"}}
 URL_SCHEMES = {"http", "https", "mailto"}
 
+# content directory -> URL prefix of its item pages (portal.routes: voorbeeld, kennisartikel, bron)
+CONTENT_DIRS = {"voorbeelden": "/voorbeelden", "kennis": "/kennis", "bronnen": "/bronnen"}
+_SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+@functools.lru_cache(maxsize=4096)
+def content_link(href: str, base_dir: str | None = None) -> tuple[str, str, str] | None:
+    """``(directory, slug, fragment)`` when ``href`` is a relative link to a content file, else None.
+
+    ``base_dir`` is the content directory of the file the link is written in (``kennis``), used for links without
+    a directory (``x.md``, ``./x.md``). A link that leaves the content tree or names another directory is not a
+    content link (None), nor is anything with a scheme, a host or a query.
+    """
+    parts = urlsplit(href.strip())
+    if parts.scheme or parts.netloc or parts.query or not parts.path.endswith(".md"):
+        return None
+    path = parts.path
+    if path.startswith("/"):
+        return None
+    if base_dir is not None:
+        path = posixpath.normpath(posixpath.join(base_dir, path))
+    else:
+        path = posixpath.normpath(path)
+        while path.startswith("../"):
+            path = path[3:]
+    segments = path.split("/")
+    if len(segments) == 1 and base_dir is None:
+        return ("", segments[0][:-3], parts.fragment)
+    if len(segments) != 2 or segments[0] not in CONTENT_DIRS:
+        return None
+    return (segments[0], segments[1][:-3], parts.fragment)
+
+
+def content_link_url(href: str, base_dir: str | None = None) -> str | None:
+    """The page URL for a link to a content file, or None when ``href`` is not one (then it stays as written).
+
+    Without ``base_dir`` a bare ``x.md`` becomes the relative URL ``x``: the pages that render a content body live
+    under the URL prefix of the body's own directory, so the browser resolves it there.
+    """
+    found = content_link(href, base_dir)
+    if found is None:
+        return None
+    directory, slug, fragment = found
+    url = f"{CONTENT_DIRS[directory]}/{slug}" if directory else slug
+    return url + (f"#{fragment}" if fragment else "")
+
+
+class _ContentLinks(Treeprocessor):
+    def run(self, root):
+        for element in root.iter("a"):
+            href = element.get("href")
+            url = content_link_url(href) if href else None
+            if url is not None:
+                element.set("href", url)
+
+
+class ContentLinkExtension(Extension):
+    """Rewrites links to content files (``../kennis/x.md``) into page URLs (``/kennis/x``)."""
+
+    def extendMarkdown(self, md):
+        # after "inline" (priority 20), which creates the <a> elements
+        md.treeprocessors.register(_ContentLinks(md), "portal_content_links", 5)
+
 
 @functools.lru_cache(maxsize=4096)
 def render_markdown(text: str) -> Markup:
     """Render Markdown and strip anything unsafe (scripts, event handlers, javascript: links, raw HTML)."""
-    html = markdown.markdown(text or "", extensions=["tables", "sane_lists"], output_format="html")
+    html = markdown.markdown(text or "", extensions=["tables", "sane_lists", ContentLinkExtension()],
+                             output_format="html")
     cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

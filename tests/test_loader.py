@@ -527,6 +527,20 @@ def _removed_example_still_related(content: Path) -> None:
     (content / EXAMPLE).unlink()
 
 
+def _link_to_missing_example(content: Path) -> None:
+    edit_body(content / ARTICLE, lambda b: b + "\nZie ook [een voorbeeld](../voorbeelden/bestaat-niet.md).\n")
+
+
+def _link_to_removed_article(content: Path) -> None:
+    (content / "kennis/werkprincipes-onderwijszorgarrangement.md").unlink()
+    link = "[de werkprincipes](../kennis/werkprincipes-onderwijszorgarrangement.md)"
+    edit_body(content / EXAMPLE, lambda b: b.replace("## Aanpak\n", f"## Aanpak\n\nLees {link}.\n", 1))
+
+
+def _link_outside_content(content: Path) -> None:
+    edit_body(content / ARTICLE, lambda b: b + "\nZie [de uitleg](../../README.md).\n")
+
+
 BAD_FILES = [
     # (id, change, file, field or None, reason fragment, line or None)
     ("invalid-yaml", _invalid_yaml, EXAMPLE, None, "YAML", "line"),
@@ -547,6 +561,9 @@ BAD_FILES = [
     ("duplicate-key", _duplicate_key, EXAMPLE, "source", "twee keer", "line"),
     ("removed-source-still-used", _removed_source, None, "source", "behandelen-en-begeleiden", None),
     ("removed-example-still-related", _removed_example_still_related, None, "related", "koesterklas-nunspeet", None),
+    ("link-to-missing-file", _link_to_missing_example, ARTICLE, "body", "../voorbeelden/bestaat-niet.md", "line"),
+    ("link-to-removed-article", _link_to_removed_article, EXAMPLE, "body", "niet bestaat", "line"),
+    ("link-outside-content", _link_outside_content, ARTICLE, "body", "../../README.md", "line"),
 ]
 
 

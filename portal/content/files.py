@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from portal.rendering import CONTENT_DIRS, content_link
+
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
 MAX_SLUG = 80
@@ -104,6 +106,67 @@ class Vocabulary:
         return {p["slug"] for p in self.provinces}
 
 
+@dataclasses.dataclass(frozen=True)
+class Link:
+    """A link in a body that points into the portal: to a content file (``../kennis/x.md``) or a page URL."""
+
+    line: int
+    href: str
+    directory: str | None  # voorbeelden, kennis, bronnen, themas, regios; None: outside the content tree
+    slug: str
+
+
+# [text](href "title") and reference definitions [label]: href
+_INLINE_LINK_RE = re.compile(r"\]\(\s*(<[^>\n]*>|[^)\s]+)(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)")
+_REFERENCE_RE = re.compile(r"^ {0,3}\[[^\]\n]+\]:\s*(<[^>\n]*>|\S+)", re.MULTILINE)
+_PAGE_LINK_RE = re.compile(r"^/(voorbeelden|kennis|bronnen|themas|regios)/([^/?#]+)/?(?:[?#].*)?$")
+
+
+def _scan_links(body: str, directory: str, first_line: int) -> tuple[str, list[Link]]:
+    """Find the links in a body that point into the portal.
+
+    Returns the body with links without a directory (``x.md``, ``./x.md``) written out as ``../<directory>/x.md``,
+    so they resolve the same wherever the text is rendered, and the links found (with their line in the file).
+    """
+    links: list[Link] = []
+    out: list[str] = []
+    fenced = False
+    for number, line in enumerate(body.split("\n"), start=first_line):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        if fenced:
+            out.append(line)
+            continue
+
+        def visit(match: re.Match, number=number) -> str:
+            raw = match.group(1)
+            href = raw[1:-1] if raw.startswith("<") else raw
+            page = _PAGE_LINK_RE.match(href)
+            if page:
+                links.append(Link(number, href, page.group(1), page.group(2)))
+                return match.group(0)
+            path = href.split("#", 1)[0].split("?", 1)[0]
+            if ":" in path or href.startswith(("/", "#")) or not path.endswith(".md"):
+                return match.group(0)
+            found = content_link(href, directory)
+            if found is None:
+                links.append(Link(number, href, None, ""))
+                return match.group(0)
+            links.append(Link(number, href, found[0], found[1]))
+            if "/" not in path.removeprefix("./"):
+                start, end = match.span(1)
+                written = f"../{directory}/{path.removeprefix('./')}" + href[len(path):]
+                text = match.group(0)
+                offset = match.start(0)
+                return text[: start - offset] + written + text[end - offset:]
+            return match.group(0)
+
+        line = _INLINE_LINK_RE.sub(visit, line)
+        line = _REFERENCE_RE.sub(visit, line)
+        out.append(line)
+    return "\n".join(out), links
+
+
 @dataclasses.dataclass
 class ContentFile:
     """One parsed and validated item file."""
@@ -115,6 +178,7 @@ class ContentFile:
     body: str
     digest: str
     sections: dict[str, str] = dataclasses.field(default_factory=dict)
+    links: list[Link] = dataclasses.field(default_factory=list)
 
     @property
     def slug(self) -> str:
@@ -322,8 +386,9 @@ def read_item(path: Path, kind: str, vocabulary: Vocabulary, content_dir: Path) 
         check.fail("slug", f"moet gelijk zijn aan de bestandsnaam ({path.stem!r})")
     check.text_field("title", max_length=300)
     check.text_field("summary", max_length=MAX_SUMMARY if kind != "bron" else 2000)
+    body, links = _scan_links(body, path.parent.name, text[: len(text) - len(body)].count("\n") + 1)
     item = ContentFile(kind, path, path.relative_to(content_dir).as_posix(), meta, body.strip(),
-                       hashlib.sha256(raw + vocabulary.digest.encode()).hexdigest())
+                       hashlib.sha256(raw + vocabulary.digest.encode()).hexdigest(), links=links)
     if kind == "voorbeeld":
         _check_example(check, vocabulary)
         item.sections = _split_sections(path, body)
@@ -416,7 +481,31 @@ def read_content(content_dir: Path) -> tuple[Vocabulary, list[ContentFile]]:
                 raise ContentError(path, None, "onverwacht bestand: alleen .md-bestanden horen in deze map")
             items.append(read_item(path, kind, vocabulary, content_dir))
     _check_references(items)
+    _check_links(items, vocabulary)
     return vocabulary, items
+
+
+def _check_links(items: list[ContentFile], vocabulary: Vocabulary) -> None:
+    """Every link into the portal must reach an existing page: a link that would give a 404 stops the load."""
+    dirs = {kind: dirname for dirname, kind in KIND_DIRS.items()}
+    targets = {(dirs[i.kind], i.slug) for i in items}
+    targets |= {("themas", slug) for slug in vocabulary.theme_slugs}
+    regions = vocabulary.provinces + vocabulary.youth_regions + vocabulary.municipalities
+    targets |= {("regios", r["slug"]) for r in regions}
+    for item in items:
+        for link in item.links:
+            if link.directory is None:
+                raise ContentError(item.path, "body", f"link {link.href!r} wijst niet naar een bestand in "
+                                   f"{', '.join(d + '/' for d in CONTENT_DIRS)} (schrijf bijvoorbeeld "
+                                   "'../voorbeelden/<slug>.md')", link.line)
+            if (link.directory, link.slug) not in targets:
+                if link.directory in CONTENT_DIRS:
+                    reason = (f"link {link.href!r} wijst naar een bestand dat niet bestaat "
+                              f"({link.directory}/{link.slug}.md)")
+                else:
+                    what = "thema" if link.directory == "themas" else "regio"
+                    reason = f"link {link.href!r} wijst naar een {what} die niet bestaat ({link.slug!r})"
+                raise ContentError(item.path, "body", reason, link.line)
 
 
 def _check_references(items: list[ContentFile]) -> None:
