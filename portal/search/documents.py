@@ -31,11 +31,15 @@ MODEL_TYPES = {model: doc_type for doc_type, (model, _route, _label) in DOC_TYPE
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_MARKS = re.compile(r"(^|\s)#{1,6}\s+|[*_`>|]+|^\s*[-+]\s+|^\s*\d+\.\s+", re.MULTILINE)
 _SPACES = re.compile(r"[ \t]+")
+#: An internal identifier in a code span (`koesterklas-nunspeet`, `tip:slug:1`), with a dash that introduces it:
+#: meant for editors, not readers, so it does not reach the index text or a search snippet.
+_MD_IDENTIFIER = re.compile(r"(?:\s*[–—-])?\s*`[a-z0-9]+(?:[-_:/.][a-z0-9]+)+`")
 
 
 def plain_text(markdown: str) -> str:
     """Markdown to readable plain text for indexing and snippets (no markup reaches a snippet)."""
-    text = _MD_LINK.sub(r"\1", markdown or "")
+    text = _MD_IDENTIFIER.sub("", markdown or "")
+    text = _MD_LINK.sub(r"\1", text)
     text = _MD_MARKS.sub(r"\1", text)
     text = re.sub(r"^[\s:-]+$", "", text, flags=re.MULTILINE)  # table rules
     return _SPACES.sub(" ", text).strip()

@@ -370,6 +370,10 @@ class QueryEngine:
             chosen = filters.values.get(name, [])
             entries = []
             for value, value_mask in field_masks.get(name, {}).items():
+                if name == "type" and value == "tip" and tips and not chosen:
+                    # Tips are not listed unless asked for, so without a type choice their count would not add
+                    # up to the results shown; once a type is chosen, "Tip" is offered like the other types.
+                    continue
                 count = (base & value_mask).bit_count()
                 if count or value in chosen:
                     label = labels.get(name, {}).get(value, value)
