@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from portal.content.files import ContentError, ContentFile, Vocabulary, read_content
 from portal.content.models import (
@@ -123,6 +126,19 @@ def _sync_vocabulary(dbsession: Session, vocabulary: Vocabulary) -> None:
         region.youth_region = regions.get(entry.get("jeugdregio")) if entry.get("jeugdregio") else None
 
 
+def content_digest(item_file: ContentFile) -> str:
+    """Hash of what the file says (front matter and body), without the vocabulary that ``digest`` also covers:
+    a new theme in the vocabulary re-applies every item, but changes none of them."""
+    payload = json.dumps([item_file.meta, item_file.body], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _keep_updated_at(item) -> None:
+    """Write ``updated_at`` unchanged in this flush, so its onupdate (now) does not fire for a non-content change."""
+    if item.id is not None and item.updated_at is not None:
+        flag_modified(item, "updated_at")
+
+
 def _sync_items(dbsession, model, files: list[ContentFile], apply, lookups: _Lookups, report: LoadReport) -> None:
     existing = {i.slug: i for i in dbsession.scalars(select(model).where(model.origin_path != ""))}
     for item_file in files:
@@ -130,21 +146,34 @@ def _sync_items(dbsession, model, files: list[ContentFile], apply, lookups: _Loo
         if item is not None and item.origin_hash == item_file.digest and item.status == Status.PUBLISHED:
             report.unchanged += 1
             continue
+        content_hash = content_digest(item_file)
         if item is None:
             item = model(slug=item_file.slug)
             dbsession.add(item)
             report.created.append(item_file.relpath)
+            changed = True
         else:
             report.updated.append(item_file.relpath)
+            # Rows from before content_hash existed: only the full file hash can tell.
+            changed = (item.content_hash != content_hash if item.content_hash
+                       else item.origin_hash != item_file.digest)
         apply(item, item_file, lookups)
         item.origin_path, item.origin_hash = item_file.relpath, item_file.digest
+        item.content_hash = content_hash
+        now = utcnow()
+        if changed:
+            item.updated_at = now
+        else:
+            _keep_updated_at(item)
         if item.status != Status.PUBLISHED:
             item.status = Status.PUBLISHED
-            if hasattr(item, "published_at"):
-                item.published_at = utcnow()
+        # First publication only: a reload or a file that comes back after a withdrawal keeps its date.
+        if item.published_at is None:
+            item.published_at = now
     for item in existing.values():  # files that were removed: unpublish, keep for history
         if item.status != Status.WITHDRAWN:
             item.status = Status.WITHDRAWN
+            _keep_updated_at(item)
             report.withdrawn.append(item.origin_path)
 
 

@@ -28,6 +28,69 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
+try:
+    from zoneinfo import ZoneInfo
+
+    LOCAL_TZ: dt.tzinfo = ZoneInfo("Europe/Amsterdam")
+except Exception:  # no tz database: dates in UTC are off by at most a day around midnight
+    LOCAL_TZ = dt.UTC
+
+#: Default of ``portal.source_age_notice_years``: older sources get a calm "may have changed" notice.
+SOURCE_AGE_NOTICE_YEARS = 5
+
+
+def local_date(moment: dt.datetime | None) -> dt.date | None:
+    """The calendar date in the Netherlands of a stored (naive UTC) moment."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.UTC).astimezone(LOCAL_TZ).date()
+
+
+def iso_utc(moment: dt.datetime | None) -> str | None:
+    """ISO 8601 / RFC 3339 in UTC with a Z, for the API and the feed."""
+    if moment is None:
+        return None
+    return moment.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+class Dated:
+    """Publication dates shared by examples, articles and sources.
+
+    ``published_at``: first publication on the portal (kept on reloads and re-publication). ``updated_at``: the
+    last real change of the content. ``content_hash``: hash of the loaded content alone (without the vocabulary), so
+    the loader can tell a real change from a vocabulary-only one.
+    """
+
+    @property
+    def published_date(self) -> dt.date | None:
+        return local_date(self.published_at)
+
+    @property
+    def updated_date(self) -> dt.date | None:
+        """The last-changed date, or None when it is the publication day (nothing to add)."""
+        updated = local_date(self.updated_at)
+        published = self.published_date
+        if updated is None or (published is not None and updated <= published):
+            return None
+        return updated
+
+    @property
+    def source_year(self) -> int | None:
+        source = getattr(self, "source", None)
+        if isinstance(self, Source):
+            return self.year
+        return source.year if source is not None else None
+
+    def source_is_older_than(self, years: int | str | None) -> bool:
+        """True when the (linked) source's year lies more than ``years`` years back."""
+        try:
+            limit = int(years) if years not in (None, "") else SOURCE_AGE_NOTICE_YEARS
+        except (TypeError, ValueError):
+            limit = SOURCE_AGE_NOTICE_YEARS
+        year = self.source_year
+        return year is not None and utcnow().year - year > limit
+
+
 class Status:
     """Workflow states (Dutch values are what editors see and what the API returns)."""
 
@@ -125,7 +188,7 @@ class Region(Base):
     province: Mapped[Region | None] = relationship(remote_side=[id], foreign_keys=[province_id])
 
 
-class Source(Base):
+class Source(Dated, Base):
     """A source publication (bron) that content was drawn from."""
 
     __tablename__ = "sources"
@@ -145,14 +208,17 @@ class Source(Base):
     origin_path: Mapped[str] = mapped_column(String(300), default="")
     #: Hash of the loaded file, so loading an unchanged file is a no-op.
     origin_hash: Mapped[str] = mapped_column(String(64), default="")
+    content_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    #: First publication on the portal.
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     @property
     def is_published(self) -> bool:
         return self.status == Status.PUBLISHED
 
 
-class PracticeExample(Base):
+class PracticeExample(Dated, Base):
     """A praktijkvoorbeeld: how one school, region or partnership made education and youth care work together."""
 
     __tablename__ = "practice_examples"
@@ -197,6 +263,7 @@ class PracticeExample(Base):
     status: Mapped[str] = mapped_column(String(20), default=Status.DRAFT, index=True)
     origin_path: Mapped[str] = mapped_column(String(300), default="")
     origin_hash: Mapped[str] = mapped_column(String(64), default="")
+    content_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
@@ -263,7 +330,7 @@ class Contact(Base):
     example: Mapped[PracticeExample] = relationship(back_populates="contacts")
 
 
-class Article(Base):
+class Article(Dated, Base):
     """A kennisartikel: definitions, models, step plans, success factors and other knowledge beyond one example."""
 
     __tablename__ = "articles"
@@ -281,7 +348,10 @@ class Article(Base):
     status: Mapped[str] = mapped_column(String(20), default=Status.PUBLISHED, index=True)
     origin_path: Mapped[str] = mapped_column(String(300), default="")
     origin_hash: Mapped[str] = mapped_column(String(64), default="")
+    content_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    #: First publication on the portal.
+    published_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     source: Mapped[Source | None] = relationship()
     themes: Mapped[list[Theme]] = relationship(secondary=article_themes, order_by=Theme.position)

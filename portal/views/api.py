@@ -6,7 +6,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
 from portal.content import catalog
-from portal.content.models import PracticeExample
+from portal.content.models import PracticeExample, iso_utc
 from portal.rendering import render_markdown
 from portal.security import Permissions
 
@@ -49,6 +49,10 @@ def example_full(request, example: PracticeExample) -> dict:
         "source_chapter": example.source_chapter or None,
         "source_url": request.route_url("bron", slug=example.source.slug) if example.source else None,
         "published_at": example.published_at.isoformat() if example.published_at else None,
+        # Issue 10, ISO 8601 in UTC: first publication on the portal, last real change, the source's year.
+        "published": iso_utc(example.published_at),
+        "updated": iso_utc(max(filter(None, (example.updated_at, example.published_at)), default=None)),
+        "source_year": example.source_year,
     }
 
 

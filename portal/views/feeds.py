@@ -10,7 +10,7 @@ from __future__ import annotations
 from pyramid.view import view_config
 
 from portal.content import catalog
-from portal.content.models import RegionKind
+from portal.content.models import RegionKind, iso_utc
 from portal.inputs import xml_text
 from portal.security import Permissions
 
@@ -21,12 +21,15 @@ FEED_SIZE = 30
 def examples_feed(request):
     examples = catalog.recent_examples(request.dbsession, limit=FEED_SIZE)
     request.response.content_type = "application/atom+xml"
-    updated = max((e.published_at or e.updated_at for e in examples), default=None)
     entries = [{
         "title": xml_text(e.title), "summary": xml_text(e.summary),
-        "url": xml_text(request.route_url("voorbeeld", slug=e.slug)), "updated": e.published_at or e.updated_at,
+        "url": xml_text(request.route_url("voorbeeld", slug=e.slug)),
+        # The item's own dates (issue 10), never the time of the request; updated is never before published.
+        "published": iso_utc(e.published_at),
+        "updated": iso_utc(max(filter(None, (e.updated_at, e.published_at)))),
         "categories": [(xml_text(t.slug), xml_text(t.name)) for t in e.themes],
     } for e in examples]
+    updated = max((entry["updated"] for entry in entries), default=None)  # same format, so text order is time order
     return {"entries": entries, "updated": updated,
             "feed_url": xml_text(request.route_url("feed_voorbeelden")),
             "html_url": xml_text(request.route_url("voorbeelden"))}
