@@ -110,6 +110,7 @@ retry.attempts = 3
 
 portal.secret = {secret}
 portal.secure_cookies = false
+portal.base_url = http://127.0.0.1:{port}
 portal.max_body_bytes = 2000000
 
 mail.queue_path =

@@ -64,14 +64,21 @@ def test_source_page_links_to_its_examples_and_articles(testapp):
             testapp.get(href, status=200)
 
 
-def test_api_html_fields_carry_page_urls(testapp):
-    _vocabulary, items = read_content(CONTENT_DIR)
-    linked = [i for i in items if i.kind == "voorbeeld" and i.links]
-    if not linked:
-        pytest.skip("no practice example links to another content file")
-    data = testapp.get(f"/api/voorbeelden/{linked[0].slug}").json
+def test_api_html_fields_carry_page_urls(site):
+    """A link to another content file inside an example's section reaches the API as a page URL."""
+    from sqlalchemy import select
+
+    from portal.content.models import PracticeExample
+
+    with site.session() as db:
+        example = db.scalars(select(PracticeExample).where(PracticeExample.slug == "koesterklas-nunspeet")).one()
+        example.approach += ("\n\nZie ook [de werkprincipes](../kennis/werkprincipes-onderwijszorgarrangement.md) "
+                             "en [IZEO](../voorbeelden/izeo-cadier-en-keer.md#aanpak).")
+    data = site.testapp().get("/api/voorbeelden/koesterklas-nunspeet").json
     links = hrefs(data["body_html"]) + [h for s in data["sections"] for h in hrefs(s["html"])]
-    assert links and not [h for h in links if h.endswith(".md")], links
+    assert "/kennis/werkprincipes-onderwijszorgarrangement" in links
+    assert "/voorbeelden/izeo-cadier-en-keer#aanpak" in links
+    assert not [h for h in links if h.endswith(".md") or ".md#" in h], links
 
 
 # --------------------------------------------------------------------------------------------------------------------
