@@ -677,6 +677,57 @@ def test_bad_file_after_good_changes_loads_nothing(shared_db, content_copy):
                     "onzin")
 
 
+# meta-talk about "de bron" / "de portal" is editor's language, not public text
+
+META_TALK = "redactionele opmerking"
+
+
+@pytest.mark.parametrize(("relpath", "field", "value", "phrase"), [
+    (EXAMPLE, "financing", "De bron vermeldt niet hoe de klas wordt betaald.", "De bron vermeldt"),
+    (EXAMPLE, "summary", "Dit voorbeeld staat in de portal bij de gemeente Nunspeet.", "in de portal"),
+    (EXAMPLE, "tips", ["Een tip.", "Bedragen noemt de bron niet."], "noemt de bron"),
+    (EXAMPLE, "partners", ["een school (naam niet genoemd in de bron)"], "genoemd in de bron"),
+    (ARTICLE, "summary", "Wat deze portal verstaat onder een onderwijszorgarrangement.", "deze portal"),
+    (SOURCE, "year_note", "De bron noemt geen jaartal.", "De bron noemt"),
+])
+def test_meta_talk_in_field_is_refused(shared_db, content_copy, relpath, field, value, phrase):
+    edit(content_copy / relpath, _set(field, value))
+    error = assert_rejected(shared_db, content_copy, relpath, field, META_TALK)
+    assert repr(phrase) in str(error) and error.line is not None
+
+
+@pytest.mark.parametrize(("relpath", "before", "sentence"), [
+    (EXAMPLE, "## Financiering\n", "De bron noemt geen bedragen."),
+    (EXAMPLE, "## Resultaten\n", "Harde cijfers geeft de\nbron niet."),  # over a line break
+    (ARTICLE, "\n", "Dit artikel staat ook in de portal bij de thema's."),
+    (SOURCE, "\n", "## Opmerkingen bij de bron\n\nGeen."),
+])
+def test_meta_talk_in_body_is_refused_with_its_line(shared_db, content_copy, relpath, before, sentence):
+    path = content_copy / relpath
+    edit_body(path, lambda b: b.replace(before, f"{before}\n{sentence}\n\n", 1))
+    error = assert_rejected(shared_db, content_copy, relpath, "body", META_TALK)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    assert lines[error.line - 1] == sentence.split("\n")[0], (error.line, lines[error.line - 1])
+    assert f"{relpath.rsplit('/', 1)[-1]}:{error.line}" in str(error)
+
+
+def test_reader_facing_wording_is_accepted(shared_db, content_copy):
+    """Saying what is (not) known, or naming the publication, is fine."""
+    edit(content_copy / EXAMPLE, _set("financing", "Over de financiering zijn geen gegevens bekend."))
+    edit_body(content_copy / SOURCE, lambda b: b + "\n## Over deze publicatie\n\nDe publicatie noemt geen jaartal.\n")
+    read_content(content_copy)
+
+
+def test_real_content_has_no_meta_talk():
+    from portal.content.files import META_TALK_RE
+    _vocabulary, items = read_content(CONTENT_DIR)
+    for item in items:
+        texts = [item.body] + [v for k, v in item.meta.items() if isinstance(v, str) and k not in ("slug", "source")]
+        texts += [t for k in ("tips", "partners") for t in item.meta.get(k) or []]
+        for text in texts:
+            assert not META_TALK_RE.search(" ".join(text.split())), (item.path, text)
+
+
 def assert_rejected(database: Database, content: Path, relpath: str | None, field: str | None,
                     reason: str) -> ContentError:
     """The load fails with a ContentError about ``relpath``/``field`` and the database is exactly as before."""

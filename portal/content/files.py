@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import re
 from pathlib import Path
 from typing import Any
@@ -349,6 +350,48 @@ class _Checker:
             self.fail(field, f"ongeldige waarde {value!r} (kies uit: {', '.join(choices)})")
 
 
+# Editor's meta-talk about "the source" or "the portal" does not belong in public text: say what is (not) known.
+META_TALK_RE = re.compile(
+    r"\bopmerkingen bij de bron\b"
+    r"|\bde bron (?:noemt|vermeldt|meldt|beschrijft|geeft|zegt|spreekt|bevat|laat)\b"
+    r"|\b(?:noemt|vermeldt|meldt|beschrijft|geeft|zegt) de bron\b"
+    r"|\b(?:staat|staan) niet in de bron\b"
+    r"|\b(?:genoemd|vermeld|beschreven|weergegeven|opgenomen) in de (?:beschikbare tekst van de )?bron\b"
+    r"|\bin de beschikbare tekst van de bron\b"
+    r"|\b(?:in|op|bij|van) de portal\b|\bdeze portal\b",
+    re.IGNORECASE,
+)
+PUBLIC_TEXT_FIELDS = ("title", "summary", "place", "target_group", "financing", "source_chapter", "year_note")
+PUBLIC_LIST_FIELDS = ("partners", "tips")
+
+
+def _meta_talk_reason(value: str) -> str | None:
+    match = META_TALK_RE.search(" ".join(value.split()))
+    if match is None:
+        return None
+    return (f"bevat redactionele opmerking {match.group(0)!r}; schrijf voor de lezer wat wel of niet bekend is "
+            "(bijvoorbeeld 'Over de financiering zijn geen gegevens bekend.') of laat het weg")
+
+
+def _check_meta_talk(check: _Checker, body: str, first_line: int) -> None:
+    """Refuse meta-talk about "de bron" / "de portal" in public fields and in the body (with the body's line)."""
+    for field in PUBLIC_TEXT_FIELDS:
+        value = check.meta.get(field)
+        if isinstance(value, str) and (reason := _meta_talk_reason(value)):
+            check.fail(field, reason)
+    for field in PUBLIC_LIST_FIELDS:
+        for index, entry in enumerate(check.meta.get(field) or [], start=1):
+            if isinstance(entry, str) and (reason := _meta_talk_reason(entry)):
+                check.fail(field, f"item {index} {reason}")
+    lines = body.split("\n")
+    for number, line in enumerate(lines):
+        if reason := _meta_talk_reason(line):
+            raise ContentError(check.path, "body", reason, first_line + number)
+    for number, (line, following) in enumerate(itertools.pairwise(lines)):  # a phrase over a line break
+        if reason := _meta_talk_reason(f"{line} {following}"):
+            raise ContentError(check.path, "body", reason, first_line + number)
+
+
 def _split_sections(path: Path, body: str) -> dict[str, str]:
     headings = [(m.start(), m.end(), m.group(1).strip()) for m in re.finditer(r"^## +(.+)$", body, re.MULTILINE)]
     found = tuple(h for _s, _e, h in headings)
@@ -386,7 +429,8 @@ def read_item(path: Path, kind: str, vocabulary: Vocabulary, content_dir: Path) 
         check.fail("slug", f"moet gelijk zijn aan de bestandsnaam ({path.stem!r})")
     check.text_field("title", max_length=300)
     check.text_field("summary", max_length=MAX_SUMMARY if kind != "bron" else 2000)
-    body, links = _scan_links(body, path.parent.name, text[: len(text) - len(body)].count("\n") + 1)
+    first_body_line = text[: len(text) - len(body)].count("\n") + 1
+    body, links = _scan_links(body, path.parent.name, first_body_line)
     item = ContentFile(kind, path, path.relative_to(content_dir).as_posix(), meta, body.strip(),
                        hashlib.sha256(raw + vocabulary.digest.encode()).hexdigest(), links=links)
     if kind == "voorbeeld":
@@ -408,6 +452,7 @@ def read_item(path: Path, kind: str, vocabulary: Vocabulary, content_dir: Path) 
         check.text_field("url", required=False, max_length=500)
         if meta["url"] and not re.match(r"^https?://", meta["url"]):
             check.fail("url", "moet beginnen met http:// of https://")
+    _check_meta_talk(check, body, first_body_line)
     return item
 
 
