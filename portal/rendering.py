@@ -106,7 +106,18 @@ def render_markdown(text: str) -> Markup:
     return Markup(cleaned)  # noqa: S704 - sanitised by nh3 just above
 
 
+def idle_text(settings) -> str:
+    """How long a login session may stay idle before it ends, in Dutch words ("2 uur", "45 minuten")."""
+    from portal.accounts.sessions import idle_limit
+
+    minutes = round(idle_limit(settings).total_seconds() / 60)
+    if minutes and minutes % 60 == 0:
+        return f"{minutes // 60} uur"
+    return f"{minutes} {'minuut' if minutes == 1 else 'minuten'}"
+
+
 def includeme(config):
     config.commit()  # make sure pyramid_jinja2's environment exists before we add a filter
     env = config.get_jinja2_environment()
     env.filters["markdown"] = render_markdown
+    env.filters["idle_text"] = idle_text

@@ -706,3 +706,82 @@ def test_all_filter_combinations_of_two_values_agree_with_content(testapp):
         data = testapp.get("/api/voorbeelden", {**state, "per_page": 100}).json
         assert {i["slug"] for i in data["items"]} == expected(**state), state
         assert data["total"] == len(expected(**state))
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# information pages (privacy, colofon, toegankelijkheid), the footer and the storage line on every form
+
+INFO_PAGES = [
+    ("/privacy", "Privacyverklaring"),
+    ("/colofon", "Colofon"),
+    ("/toegankelijkheid", "Toegankelijkheidsverklaring"),
+]
+
+
+@pytest.mark.parametrize(("path", "title"), INFO_PAGES)
+def test_information_pages(testapp, path, title):
+    html = check_page(testapp.get(path, status=200), title)
+    assert h1(html) == title
+    assert crumb_labels(html) == ["Home", title]
+    levels = [int(h.name[1]) for h in html.find("main").find_all(["h1", "h2", "h3", "h4"])]
+    assert all(b - a <= 1 for a, b in itertools.pairwise([1, *levels])), levels
+    # the editors' address: the test settings have a localhost sender, so a clearly marked placeholder is shown
+    text = html.find("main").get_text(" ", strip=True)
+    assert "redactie@kennisportaal.example.nl" in text and "voorbeeldadres" in text
+    assert "mailto:redactie@kennisportaal.example.nl" in {a["href"] for a in html.find("main").find_all("a")}
+
+
+def test_privacy_page_covers_what_is_kept(testapp):
+    text = testapp.get("/privacy").html.find("main").get_text(" ", strip=True)
+    for words in ("hash", "2 uur", "één dag", "Alleen de redactie", "toestemming", "geen trackingcookies",
+                  "inzage", "correctie", "verwijdering"):
+        assert words in text, words
+
+
+def test_accessibility_statement(testapp):
+    html = testapp.get("/toegankelijkheid").html
+    text = html.find("main").get_text(" ", strip=True)
+    assert "WCAG 2.1" in text and "voldoet gedeeltelijk" in text and "axe-core" in text
+    assert html.find("time", attrs={"datetime": "2026-11-29"}).get_text() == "29 november 2026"
+
+
+def test_colofon_links_to_sources(testapp):
+    assert "/bronnen" in main_links(testapp.get("/colofon").html)
+
+
+@pytest.mark.parametrize("path", ["/", f"/voorbeelden/{sorted(EXAMPLES)[0]}", "/privacy", "/inloggen"])
+def test_footer_links_to_information_pages(testapp, path):
+    footer = testapp.get(path).html.find("footer")
+    assert {"/privacy", "/colofon", "/toegankelijkheid", "/over"} <= linked_paths(footer)
+
+
+def privacy_line(html):
+    """The one storage line of a form page: one paragraph that links to /privacy."""
+    notes = html.find("main").find_all("p", class_="privacy-note")
+    assert len(notes) == 1, notes
+    assert "/privacy" in linked_paths(notes[0])
+    assert notes[0].get_text(" ", strip=True).startswith("Wat we bewaren:")
+    return notes[0].get_text(" ", strip=True)
+
+
+@pytest.mark.parametrize(("path", "words"), [
+    ("/inloggen", ["hash", "2 uur"]),
+    ("/account/aanvragen", ["naam", "e-mailadres", "organisatie", "hash", "beheerders"]),
+    ("/voorbeeld-aanmelden", ["naam", "e-mailadres", "organisatie", "afgehandeld", "alleen de redactie"]),
+    ("/wachtwoord-vergeten", ["hash", "één dag"]),
+])
+def test_public_forms_have_storage_line(testapp, path, words):
+    text = privacy_line(testapp.get(path).html)
+    for word in words:
+        assert word in text, (path, word)
+
+
+def test_account_forms_have_storage_line(site):
+    from workflow.helpers import add_user, login
+
+    add_user(site, "bijdrager@example.nl", "bijdrager")
+    app = site.testapp()
+    login(app, "bijdrager@example.nl")
+    assert "hash" in privacy_line(app.get("/account/wachtwoord").html)
+    text = privacy_line(app.get("/bijdragen").html)
+    assert "alleen u en de redactie" in text and "toestemming" in text

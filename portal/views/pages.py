@@ -1,10 +1,11 @@
-"""Home and about pages."""
+"""Home, about and the information pages (privacy, colofon, toegankelijkheid)."""
 
 from __future__ import annotations
 
 from pyramid.view import view_config
 
 from portal.content import catalog
+from portal.rendering import idle_text
 from portal.security import Permissions
 from portal.views.helpers import crumbs
 
@@ -27,3 +28,42 @@ def home(request):
 def about(request):
     return {"sources": catalog.published_sources(request.dbsession),
             "breadcrumbs": crumbs(request, ("Over dit portaal", None))}
+
+
+PLACEHOLDER_CONTACT = "redactie@kennisportaal.example.nl"
+
+
+def editors_contact(settings) -> tuple[str, bool]:
+    """The editors' address (``mail.default_sender``) and whether it is only a placeholder.
+
+    A missing address or one on ``localhost`` (development, tests) is no address a visitor can write to, so the
+    pages then show a clearly marked example address instead.
+    """
+    sender = (settings.get("mail.default_sender") or "").strip()
+    if "<" in sender and sender.endswith(">"):
+        sender = sender[sender.rindex("<") + 1:-1].strip()
+    if not sender or "@" not in sender or sender.rsplit("@", 1)[1].lower() in ("localhost", "localhost.localdomain"):
+        return PLACEHOLDER_CONTACT, True
+    return sender, False
+
+
+def _info_page(request, label: str) -> dict:
+    contact, placeholder = editors_contact(request.registry.settings)
+    return {"contact_email": contact, "contact_placeholder": placeholder,
+            "idle": idle_text(request.registry.settings), "breadcrumbs": crumbs(request, (label, None))}
+
+
+@view_config(route_name="privacy", renderer="portal:templates/privacy.jinja2", permission=Permissions.VIEW)
+def privacy(request):
+    return _info_page(request, "Privacyverklaring")
+
+
+@view_config(route_name="colofon", renderer="portal:templates/colofon.jinja2", permission=Permissions.VIEW)
+def colofon(request):
+    return {**_info_page(request, "Colofon"), "sources": catalog.published_sources(request.dbsession)}
+
+
+@view_config(route_name="toegankelijkheid", renderer="portal:templates/accessibility.jinja2",
+             permission=Permissions.VIEW)
+def accessibility(request):
+    return _info_page(request, "Toegankelijkheidsverklaring")
