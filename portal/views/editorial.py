@@ -224,9 +224,13 @@ def case_tip(context, request):
 @view_config(route_name="redactie_aanmelding", request_method="POST", context=CaseTipResource,
              permission=Permissions.REVIEW)
 def case_tip_handled(context, request):
-    if not context.tip.handled:
-        context.tip.handled, context.tip.handled_by_id, context.tip.handled_at = True, request.identity.id, utcnow()
-    request.session.flash("De aanmelding is afgehandeld.")
+    tip = context.tip
+    if not tip.handled:
+        tip.handled, tip.handled_by_id, tip.handled_at = True, request.identity.id, utcnow()
+        # The privacy statement promises the tipster's details are kept only until the tip is handled.
+        tip.name, tip.email, tip.organisation = "(verwijderd)", "", ""
+    request.session.flash("De aanmelding is afgehandeld. Naam, e-mailadres en organisatie van de melder zijn "
+                          "verwijderd.")
     return HTTPSeeOther(location=request.route_path("redactie"))
 
 

@@ -418,3 +418,25 @@ def test_review_page_has_one_main_heading(site):
     page = editor.get(f"/redactie/voorbeelden/{example_id}")
     assert page.html.find_all("h1") and len(page.html.find_all("h1")) == 1
     assert page.html.find("h2", string="Eén kop per pagina") is not None
+
+
+def test_handling_a_tip_erases_the_tipsters_details(site):
+    """The privacy statement says a tipster's name, e-mail and organisation are kept until the tip is handled."""
+    visitor = site.testapp()
+    page = visitor.get("/voorbeeld-aanmelden")
+    form = next(f for f in page.forms.values() if f.action == "/voorbeeld-aanmelden")
+    form["name"], form["email"], form["description"] = "Tipgever Privé", "prive-tip@example.nl", "Kijk in Ede."
+    form.submit(status=200)
+    add_user(site, "red@example.nl", "redacteur")
+    editor = site.testapp()
+    login(editor, "red@example.nl")
+    with site.session() as db:
+        tip_id = db.scalar(select(CaseTip.id))
+    page = editor.get(f"/redactie/aanmeldingen/{tip_id}")
+    assert "prive-tip@example.nl" in page
+    handled = next(f for f in page.forms.values() if f.action.endswith(f"/redactie/aanmeldingen/{tip_id}"))
+    handled.submit(status=303).follow()
+    with site.session() as db:
+        tip = db.get(CaseTip, tip_id)
+        assert tip.handled and tip.email == "" and "Privé" not in tip.name and tip.description == "Kijk in Ede."
+    assert "prive-tip@example.nl" not in editor.get(f"/redactie/aanmeldingen/{tip_id}")
