@@ -103,6 +103,8 @@ def render_markdown(text: str) -> Markup:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
     )
+    # Tables scroll inside their own box on small screens: keyboard users must be able to reach and scroll it.
+    cleaned = cleaned.replace("<table>", '<table tabindex="0">')
     return Markup(cleaned)  # noqa: S704 - sanitised by nh3 just above
 
 

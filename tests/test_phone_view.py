@@ -33,6 +33,9 @@ def test_markdown_tables_scroll_in_their_own_box():
     assert ".item table:not(.data-table) { display: block; overflow-x: auto; max-width: 100%; }" in css
     # a wide table must not widen the grid column (a 1fr column has min-width:auto)
     assert ".with-sidebar.sidebar-right { grid-template-columns: minmax(0, 1fr) 18rem; }" in css
+    # ...but only on wide screens: on a phone the single column stays (a real browser found a 0 px text column)
+    wide = css.index("@media (min-width: 50.01rem) { /* on phones")
+    assert wide < css.index(".with-sidebar.sidebar-right { grid-template-columns: minmax(0, 1fr) 18rem; }")
     assert ".with-sidebar > *, .two-col > *, .search-layout > * { min-width: 0; }" in css
     assert "overflow-wrap: anywhere" in css
 
@@ -42,6 +45,7 @@ def test_a_page_with_a_table_gets_the_scrolling_rule(testapp):
     table = page.html.find("table")
     assert table is not None and "data-table" not in (table.get("class") or [])
     assert table.find_parent("article", class_="item") is not None
+    assert table.get("tabindex") == "0"  # a scrolling box keyboard users can reach (axe: scrollable-region-focusable)
 
 
 # 2. "In het kort" first ---------------------------------------------------------------------------------------------
