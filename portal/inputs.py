@@ -39,6 +39,11 @@ ONELINE_ERROR = "Dit veld mag geen regeleinden of onzichtbare stuurtekens bevatt
 NUL_ERROR = "Het formulier bevat een ongeldig teken (een nul-teken). Er is niets opgeslagen."
 
 
+def raw_path(environ: dict) -> str:
+    """The path as sent (WSGI latin-1), safe to use even when it is not valid UTF-8 (request.path would raise)."""
+    return environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+
+
 def parse_int(raw, minimum: int = 1, maximum: int = MAX_INT) -> int | None:
     """``raw`` as an int if it is 1-10 ASCII digits within [minimum, maximum]; otherwise None."""
     if not isinstance(raw, str) or not _DIGITS.fullmatch(raw):

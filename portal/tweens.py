@@ -35,7 +35,7 @@ korter of verdeel hem, en probeer het opnieuw.</p></main></body></html>"""
 
 def _logged_target(environ: dict) -> str:
     """The path and query string as sent, percent-encoded; never raises (invalid UTF-8 included)."""
-    path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1", "replace")
+    path = inputs.raw_path(environ).encode("latin-1", "replace")
     target = quote(path, safe=PATH_SAFE) or "/"
     query = environ.get("QUERY_STRING", "")
     if query:

@@ -92,6 +92,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether ``password`` fits ``password_hash`` (a damaged hash never matches)."""
+    try:
+        return _hasher.verify(password_hash, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
 def check_password_strength(password: str, email: str = "") -> str | None:
     if len(password) < MIN_PASSWORD:
         return f"Kies een wachtwoord van minstens {MIN_PASSWORD} tekens."
@@ -201,11 +209,9 @@ def authenticate(dbsession: Session, email: str, password: str, client: str,
     if address_wait is not None and recent_events(dbsession, "login", pair, LOGIN_ADDRESS_WINDOW):
         raise TooManyAttempts(_address_message(address_wait), address_wait)
     user = dbsession.scalar(select(User).where(User.email == email)) if email else None
-    try:
-        _hasher.verify(user.password_hash if user is not None else _DUMMY_HASH, password or "")
-        valid = user is not None and user.active
-    except (VerificationError, InvalidHashError):
-        valid = False
+    # Always verify (against a dummy hash for unknown addresses), so the answer takes as long either way.
+    matches = password_matches(user.password_hash if user is not None else _DUMMY_HASH, password)
+    valid = matches and user is not None and user.active
     if not valid:
         record_event(dbsession, "login", pair)
         record_event(dbsession, "login", _address(client))

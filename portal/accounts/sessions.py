@@ -19,8 +19,6 @@ import hmac
 import re
 import secrets
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -36,7 +34,6 @@ RESET_VALID = dt.timedelta(hours=1)
 
 _TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,100}$")
 _RESET_RE = re.compile(r"^(\d{1,12})\.(\d{1,12})\.([0-9a-f]{64})$")
-_hasher = PasswordHasher()
 
 
 def token_hash(token: str) -> str:
@@ -110,13 +107,6 @@ def end_sessions(dbsession: Session, user_id: int, keep_token: str | None = None
 def prune(dbsession: Session, idle: dt.timedelta) -> None:
     dbsession.execute(delete(UserSession).where(UserSession.last_seen_at < utcnow() - idle)
                       .execution_options(synchronize_session=False))
-
-
-def verify_password(user: User, password: str) -> bool:
-    try:
-        return _hasher.verify(user.password_hash, password or "")
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 # --- password-reset links -------------------------------------------------------------------------------------

@@ -115,9 +115,8 @@ def _crc(path: Path) -> int:
     return crc
 
 
-def _live_files(path: Path) -> list[str]:
+def _live_files(path: Path, ix: FileIndex) -> list[str]:
     """The files that make up the index state: the newest TOC, the files of its segments, the lexicon."""
-    ix = windex.open_dir(str(path))
     toc = ix._read_toc()
     segment_ids = {s.segment_id() for s in toc.segments}
     names = [LEXICON, f"_MAIN_{toc.generation}.toc"]
@@ -128,11 +127,11 @@ def _live_files(path: Path) -> list[str]:
     return sorted(names)
 
 
-def write_manifest(path: Path, previous: dict[str, list[int]] | None = None) -> None:
+def write_manifest(path: Path, ix: FileIndex, previous: dict[str, list[int]] | None = None) -> None:
     """Record size and checksum of every live file; files known from ``previous`` are immutable, not re-read."""
     previous = previous or {}
     manifest = {}
-    for name in _live_files(path):
+    for name in _live_files(path, ix):
         size = (path / name).stat().st_size
         known = previous.get(name)
         reuse = known and known[0] == size and not name.endswith(".toc")
@@ -246,9 +245,9 @@ class IndexStore:
                 writer.cancel()
                 raise
             writer.commit(optimize=procs == 1)
-            self._clean_files(tmp_path)
+            _clean_files(ix)
             _atomic_write(tmp_path / POSITION, position.dumps())
-            write_manifest(tmp_path)
+            write_manifest(tmp_path, ix)
             os.replace(tmp_path, self.root / name)
         except BaseException:
             shutil.rmtree(tmp_path, ignore_errors=True)
@@ -303,7 +302,7 @@ class IndexStore:
                 writer.cancel()
             raise
         generation.write_position(position)
-        write_manifest(generation.path, _manifest_or_empty(generation.path))
+        write_manifest(generation.path, generation.index, _manifest_or_empty(generation.path))
         return len(changes)
 
     def clean(self, generation: Generation) -> None:
@@ -312,15 +311,15 @@ class IndexStore:
         if not lock.acquire(blocking=False):
             return  # a writer is busy; the next clean removes them
         try:
-            self._clean_files(generation.path)
+            _clean_files(generation.index)
         finally:
             lock.release()
 
-    @staticmethod
-    def _clean_files(path: Path) -> None:
-        ix = windex.open_dir(str(path))
-        toc = ix._read_toc()
-        windex.clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
+
+def _clean_files(ix: FileIndex) -> None:
+    """Delete the files of segments the newest TOC no longer lists (Whoosh's own clean-up, run when we choose)."""
+    toc = ix._read_toc()
+    windex.clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
 
 
 def _manifest_or_empty(path: Path) -> dict[str, list[int]]:

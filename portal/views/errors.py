@@ -23,6 +23,7 @@ from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal import inputs
 from portal.content.catalog import InvalidQuery
 from portal.workflow.snapshot import FIELD_LABELS
 
@@ -63,9 +64,8 @@ textarea{{width:100%}}</style></head>
 
 
 def raw_path(request) -> str:
-    """The path as sent (WSGI latin-1), safe to use even when it is not valid UTF-8 (request.path would raise)."""
-    environ = request.environ
-    return environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    """The path as sent, safe to use even when it is not valid UTF-8 (request.path would raise)."""
+    return inputs.raw_path(request.environ)
 
 
 def is_api(request) -> bool:
@@ -81,8 +81,7 @@ def static_error_response(environ: dict, status: int, detail: str | None = None,
                           typed: list[tuple[str, str]] | None = None) -> Response:
     """A page (or JSON for /api/) built without templates, database or request state: it cannot fail."""
     title, message = _title_and_message(status, detail)
-    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-    if path.startswith("/api/"):
+    if inputs.raw_path(environ).startswith("/api/"):
         body = json.dumps({"error": {"status": status, "title": title, "message": message}})
         response = Response(body, content_type="application/json", charset="utf-8")
     else:

@@ -70,7 +70,7 @@ def change_form(request):
              renderer="portal:templates/account/password_change.jinja2")
 def change(request):
     user = request.identity
-    if not sessions.verify_password(user, request.POST.get("current_password") or ""):
+    if not accounts.password_matches(user.password_hash, request.POST.get("current_password") or ""):
         try:
             accounts.check_rate(request.dbsession, "wachtwoord-wijzig", f"user:{user.id}", limit=CHANGE_FAILURES,
                                 window=CHANGE_WINDOW)
