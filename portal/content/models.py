@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -326,8 +327,23 @@ class Contact(Base):
     email: Mapped[str] = mapped_column(String(254), default="")
     #: Published contacts are visible to everyone; private ones only to editors.
     public: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The person agreed to publication of name and e-mail address (web contributions: public + consent).
+    consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The address is a functional mailbox of the organisation (info@..., secretariaat@...), not a person's own.
+    organisation_email: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     example: Mapped[PracticeExample] = relationship(back_populates="contacts")
+
+    @property
+    def email_public(self) -> bool:
+        """Whether the e-mail address may be shown outside the editors: never without consent, except for an
+        organisation's own mailbox. Everything public (pages, API, feed, export) asks this, never ``email``."""
+        return bool(self.email) and self.public and (self.consent or self.organisation_email)
+
+    @property
+    def public_email(self) -> str:
+        """The address for public output, or "" when it must stay with the editors."""
+        return self.email if self.email_public else ""
 
 
 class Article(Dated, Base):
