@@ -16,14 +16,17 @@ from portal.inputs import clean_text, single_line
 FOOTER = "\n\n--\nKennisportaal Onderwijs & Jeugd\nDit bericht is automatisch verstuurd."
 
 
-def send_mail(request, recipients: list[str], subject: str, body: str) -> None:
+def send_mail(request, recipients: list[str], subject: str, body: str, reply_to: str = "") -> None:
     """Queue a message; headers are always single-line (a title with a line break becomes one line) and the body
-    has no control characters. Links in ``body`` come from request.route_url, i.e. from ``portal.base_url``."""
+    has no control characters. Links in ``body`` come from request.route_url, i.e. from ``portal.base_url``.
+    ``reply_to``: the address answers go to (the contact form: the visitor who wrote)."""
     recipients = sorted({single_line(r) for r in recipients if r and single_line(r)})
     if not recipients:
         return
     mailer: Mailer = request.registry["portal.mailer"].bind(transaction_manager=request.tm)
-    message = Message(subject=single_line(subject), recipients=recipients, body=clean_text(body) + FOOTER)
+    headers = {"Reply-To": single_line(reply_to)} if single_line(reply_to) else None
+    message = Message(subject=single_line(subject), recipients=recipients, body=clean_text(body) + FOOTER,
+                      extra_headers=headers)
     if request.registry["portal.mail_to_maildir"]:
         mailer.send_to_queue(message)
     else:

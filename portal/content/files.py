@@ -37,7 +37,9 @@ EXAMPLE_FIELDS = {
 }
 ARTICLE_FIELDS = {"slug", "title", "summary", "kind", "themes", "source", "source_chapter", "related", "featured"}
 SOURCE_FIELDS = {"slug", "title", "publisher", "year", "year_note", "url", "summary"}
-CONTACT_FIELDS = {"name", "role", "organisation", "email"}
+CONTACT_FIELDS = {"name", "role", "organisation", "email", "consent", "organisation_email"}
+#: Contact flags: true or false only. Without them an address counts as a person's own and stays with the editors.
+CONTACT_FLAGS = ("consent", "organisation_email")
 
 
 class DuplicateKeyError(yaml.YAMLError):
@@ -490,22 +492,64 @@ def _check_example(check: _Checker, vocabulary: Vocabulary) -> None:
             check.fail("provincie", "verplicht als er geen gemeente is opgegeven")
         if meta["provincie"] not in vocabulary.province_slugs:
             check.fail("provincie", f"onbekende provincie {meta['provincie']!r}")
-    contacts = meta.get("contacts") or []
+    meta["contacts"] = _check_contacts(check, meta.get("contacts") or [])
+
+
+def _contact_line(text: str, index: int, key: str) -> int | None:
+    """Line (1-based) of ``key:`` in the ``index``-th (1-based) entry under ``contacts:``, else the entry's first line,
+    else the line of ``contacts:``; so portal-load points at the exact flag that is wrong."""
+    lines = text.splitlines()
+    start = _line_of(text, "contacts")
+    if start is None:
+        return None
+    entry, entry_line = 0, None
+    for number in range(start, len(lines)):
+        line = lines[number]
+        if line == "---" or (line and not line[0].isspace() and not line.startswith("-")):
+            break
+        if re.match(r"^\s*-\s", line) or line.strip() == "-":
+            entry += 1
+            if entry > index:
+                break
+            if entry == index:
+                entry_line = number + 1
+        if entry == index and re.match(rf"^\s*(-\s+)?{re.escape(key)}\s*:", line):
+            return number + 1
+    return entry_line or start
+
+
+def _check_contacts(check: _Checker, contacts: Any) -> list[dict[str, Any]]:
+    """Contacts are people named in a publication. Their e-mail address stays with the editors unless the file says
+    ``consent: true`` (the person agreed to publication) or ``organisation_email: true`` (a functional mailbox such
+    as info@..., not a person's own address)."""
+
+    def fail(index: int, key: str, reason: str):
+        raise ContentError(check.path, "contacts", f"contactpersoon {index}: {reason}",
+                           _contact_line(check.text, index, key))
+
     if not isinstance(contacts, list):
         check.fail("contacts", "verwacht een lijst met contactpersonen")
     for index, contact in enumerate(contacts, start=1):
         if not isinstance(contact, dict) or not isinstance(contact.get("name"), str) or not contact["name"].strip():
-            check.fail("contacts", f"contactpersoon {index} heeft geen naam")
+            fail(index, "name", "heeft geen naam")
         unknown = set(contact) - CONTACT_FIELDS
         if unknown:
-            check.fail("contacts", f"contactpersoon {index}: onbekend veld {', '.join(sorted(unknown))}")
+            fail(index, sorted(unknown)[0], f"onbekend veld {', '.join(sorted(unknown))} "
+                 f"(toegestaan: {', '.join(sorted(CONTACT_FIELDS))})")
         for key in ("role", "organisation"):
             if contact.get(key) is not None and not isinstance(contact[key], str):
-                check.fail("contacts", f"contactpersoon {index}: '{key}' moet tekst zijn")
+                fail(index, key, f"'{key}' moet tekst zijn")
         email = contact.get("email")
         if email is not None and (not isinstance(email, str) or not EMAIL_RE.match(email)):
-            check.fail("contacts", f"contactpersoon {index}: ongeldig e-mailadres {email!r}")
-    meta["contacts"] = contacts
+            fail(index, "email", f"ongeldig e-mailadres {email!r}")
+        for key in CONTACT_FLAGS:
+            value = contact.setdefault(key, False)
+            if not isinstance(value, bool):
+                fail(index, key, f"'{key}' moet true of false zijn, niet {value!r}")
+        if contact["organisation_email"] and not email:
+            fail(index, "organisation_email", "'organisation_email: true' zonder e-mailadres; zet 'email' erbij "
+                 "of haal de regel weg")
+    return contacts
 
 
 KIND_DIRS = {"bronnen": "bron", "voorbeelden": "voorbeeld", "kennis": "kennis"}

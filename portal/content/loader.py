@@ -204,7 +204,9 @@ def _apply_example(example: PracticeExample, item: ContentFile, lookups: _Lookup
     example.contacts = [
         Contact(position=n, name=c["name"].strip(), role=(c.get("role") or "").strip(),
                 organisation=(c.get("organisation") or "").strip(), email=(c.get("email") or "").strip(),
-                public=True)
+                # Name and role come from a publication; the address is shown only with consent or when it is an
+                # organisation mailbox, else it stays with the editors (and the contact form delivers to it).
+                public=True, consent=c.get("consent") is True, organisation_email=c.get("organisation_email") is True)
         for n, c in enumerate(meta["contacts"])
     ]
 

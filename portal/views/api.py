@@ -43,9 +43,11 @@ def example_full(request, example: PracticeExample) -> dict:
         "body_markdown": body,
         "body_html": str(render_markdown(body)),
         "tips": [tip.text for tip in example.tips],
-        # Only contacts published with consent; private contacts never leave the editors' pages.
+        # Only public contacts, and an address only with consent or as an organisation mailbox (issue 10); the
+        # others are reached through the contact form (contact_url).
         "contacts": [{"name": c.name, "role": c.role or None, "organisation": c.organisation or None,
-                      "email": c.email or None} for c in example.public_contacts],
+                      "email": c.public_email or None} for c in example.public_contacts],
+        "contact_url": request.route_url("voorbeeld_contact", slug=example.slug),
         "source_chapter": example.source_chapter or None,
         "source_url": request.route_url("bron", slug=example.source.slug) if example.source else None,
         "published_at": example.published_at.isoformat() if example.published_at else None,

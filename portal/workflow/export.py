@@ -103,9 +103,11 @@ def _example_meta(example: PracticeExample, source_slug: str) -> dict[str, Any]:
     meta["source_chapter"] = example.source_chapter or WEB_CHAPTER
     meta["tips"] = [t.text for t in example.tips]
     meta["contacts"] = [
+        # Private contacts never leave the database, nor does an address shown to no one but the editors.
         {k: v for k, v in (("name", c.name), ("role", c.role), ("organisation", c.organisation),
-                           ("email", c.email)) if v}
-        for c in example.public_contacts  # private contacts never leave the database
+                           ("email", c.public_email), ("consent", c.email_public and c.consent),
+                           ("organisation_email", c.email_public and c.organisation_email)) if v}
+        for c in example.public_contacts
     ]
     return meta
 

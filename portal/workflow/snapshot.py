@@ -2,21 +2,22 @@
 
 A snapshot can be taken from a row, applied to a row, turned into a transient PracticeExample for previews (so a
 preview goes through exactly the same template and Markdown filter as the published page), and compared field by
-field for diffs.
+field for diffs (portal.workflow.diff).
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.content.models import Contact, PracticeExample, Region, RegionKind, SchoolType, Source, Theme, Tip
+from portal.workflow.diff import snapshot_changes
 
 #: Field name -> label shown to contributors and editors, in form order. Remarks are made per field.
 FIELD_LABELS: dict[str, str] = {
@@ -69,8 +70,8 @@ def snapshot_from_example(example: PracticeExample) -> dict[str, Any]:
     data["tips"] = [t.text for t in example.tips]
     data["contacts"] = [
         {"name": c.name, "role": c.role, "organisation": c.organisation, "email": c.email, "public": c.public,
-         # Items from content/ files only name people whose details the source published.
-         "consent": c.public}
+         # Real consent only: a person named in a publication did not agree to their address being shown here.
+         "consent": c.consent, "organisation_email": c.organisation_email}
         for c in example.contacts
     ]
     data["source"] = example.source.slug if example.source else ""
@@ -114,8 +115,11 @@ def _fill(example: PracticeExample, data: dict[str, Any], lookups: _Lookups, att
     contacts = [
         Contact(position=n, name=c.get("name", ""), role=c.get("role", ""), organisation=c.get("organisation", ""),
                 email=c.get("email", ""),
-                # Shown to the public only when marked public AND the person consented.
-                public=bool(c.get("public")) and bool(c.get("consent")))
+                # Shown to the public only when marked public AND the person consented (or, for a contact from a
+                # content/ file, the address is an organisation mailbox).
+                public=bool(c.get("public")) and bool(c.get("consent") or c.get("organisation_email")),
+                consent=bool(c.get("public")) and bool(c.get("consent")),
+                organisation_email=bool(c.get("organisation_email")))
         for n, c in enumerate(data["contacts"])
     ]
     if attach:
@@ -159,48 +163,9 @@ def unique_slug(dbsession: Session, title: str) -> str:
 
 # --- diffs -------------------------------------------------------------------------------------------------------
 
-def _as_lines(field: str, value: Any) -> list[str]:
-    if value is None:
-        return []
-    if field == "contacts":
-        lines = []
-        for c in value:
-            visibility = "openbaar" if c.get("public") else "alleen redactie"
-            consent = ", toestemming" if c.get("consent") else ""
-            lines.append(f"{c.get('name', '')} | {c.get('role', '')} | {c.get('organisation', '')} | "
-                         f"{c.get('email', '')} ({visibility}{consent})")
-        return lines
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    return str(value).splitlines()
-
-
-def field_diff(field: str, old: Any, new: Any) -> Markup | None:
-    """An HTML line diff (escaped) for one field, or None when the field did not change."""
-    if old == new:
-        return None
-    rows = []
-    for line in difflib.unified_diff(_as_lines(field, old), _as_lines(field, new), lineterm="", n=2):
-        if line.startswith(("---", "+++")):
-            continue
-        if line.startswith("@@"):
-            rows.append(Markup('<span class="diff-hunk">…</span>'))
-        elif line.startswith("+"):
-            rows.append(Markup('<ins class="diff-add">') + escape(line) + Markup("</ins>"))
-        elif line.startswith("-"):
-            rows.append(Markup('<del class="diff-del">') + escape(line) + Markup("</del>"))
-        else:
-            rows.append(Markup('<span class="diff-same">') + escape(line) + Markup("</span>"))
-    return Markup('<pre class="diff">') + Markup("\n").join(rows) + Markup("</pre>")
-
-
-def snapshot_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> list[tuple[str, str, Markup]]:
-    """(field, label, html diff) for every changed field, in form order."""
-    old_full = normalised(old or {}) if old is not None else empty_snapshot()
-    new_full = normalised(new)
-    changes = []
-    for field, label in FIELD_LABELS.items():
-        diff = field_diff(field, old_full.get(field), new_full.get(field))
-        if diff is not None:
-            changes.append((field, label, diff))
-    return changes
+def snapshot_diff(old: dict[str, Any] | None, new: dict[str, Any],
+                  label: Callable[[str, str], str] | None = None) -> list[tuple[str, str, Markup]]:
+    """(field, label, html diff) for every changed field, in form order (see portal.workflow.diff)."""
+    old_full = normalised(old) if old is not None else empty_snapshot()
+    return [(c.field, c.label, c.html)
+            for c in snapshot_changes(old_full, normalised(new), FIELD_LABELS, label)]
