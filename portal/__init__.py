@@ -18,6 +18,7 @@ def main(global_config, **settings):
         config.include("portal.search")
         config.include("portal.mail")
         config.include("portal.tweens")
+        config.include("portal.pagecache")
         config.include("portal.errorpage")
         config.include("portal.workflow.forms")
         config.scan("portal.views")

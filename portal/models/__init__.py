@@ -19,7 +19,8 @@ __all__ = ["Base", "get_engine", "get_session_factory", "get_tm_session", "inclu
 
 #: Modules that define mapped classes. Imported lazily by load_models(): model modules import portal.models.meta,
 #: so importing them from this package's top level would be circular.
-MODEL_MODULES = ("portal.content.models", "portal.accounts.models", "portal.workflow.models")
+MODEL_MODULES = ("portal.content.models", "portal.content.generation", "portal.accounts.models",
+                 "portal.workflow.models")
 
 
 def load_models() -> None:

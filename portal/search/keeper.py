@@ -78,6 +78,9 @@ class IndexKeeper:
         self._searcher = None
         self.hidden: set[str] = set()
         self.version = 0
+        self.hidden_version = 0
+        #: Wall-clock time of the last change readers can see (Last-Modified of pages built on search results).
+        self.changed_wall = time.time()
         self._checked = 0.0
         self._confirmed = 0.0
         self._pruned = 0.0
@@ -167,6 +170,7 @@ class IndexKeeper:
             self.generation = generation
             self._searcher = generation.index.searcher()
             self.version += 1
+            self.changed_wall = time.time()
             self._checked = time.monotonic()
             if old_searcher is not None:
                 old_searcher.close()
@@ -219,6 +223,9 @@ class IndexKeeper:
                     self.hidden.discard(key)
                 else:
                     self.hidden.add(key)
+            # What readers see changed without a new searcher: caches keyed on state() must notice.
+            self.hidden_version += 1
+            self.changed_wall = time.time()
         self._wake.set()
 
     def drain(self) -> int:
@@ -310,6 +317,7 @@ class IndexKeeper:
             # and so misses deletions made in an existing segment (an unpublished item would come back).
             old, self._searcher = self._searcher, self.generation.index.searcher()
             self.version += 1
+            self.changed_wall = time.time()
             old.close()
             # Items already gone from the index (removed here or by another process) need no hiding.
             with self._hidden_lock:
@@ -329,6 +337,11 @@ class IndexKeeper:
     @property
     def ready(self) -> bool:
         return self._searcher is not None
+
+    def state(self) -> tuple:
+        """Changes whenever a reader could get a different answer (new searcher, generation or hidden set)."""
+        generation = self.generation
+        return (generation.name if generation is not None else None, self.version, self.hidden_version)
 
     def doc_count(self) -> int:
         with self.reading() as view:

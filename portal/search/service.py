@@ -60,6 +60,9 @@ class SearchService:
     def doc_count(self) -> int:
         return self.keeper.doc_count()
 
+    def state(self) -> tuple:
+        return self.keeper.state()
+
     def close(self) -> None:
         self.keeper.close()
 
