@@ -10,6 +10,11 @@ expired rows. The signed cookie session (``portal_session``) only carries flash 
 pages; it never decides who someone is. Authorisation is ACL based: the
 resource factories below carry ``__acl__`` built from ROLE_PERMISSIONS; every view declares one of Permissions and
 ``set_default_permission`` denies views that forget to. CSRF is checked on every unsafe request.
+
+Regiocoördinatoren: a beheerder grants regions (portal.accounts.coordination); each active grant on region R makes
+the principal ``region:R`` (only while the user's role is regiocoördinator), and an item's ACL grants
+REGION_PERMISSIONS to the principals of the regions it lies in (its gemeente, that gemeente's jeugdregio and
+provincie). The workflow and the queue lists ask the same rules through ``user_may`` / ``permits``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 from webob.cookies import make_cookie
 
-from portal.accounts import sessions
+from portal.accounts import coordination, sessions
 from portal.accounts.models import Role, User
 from portal.content.models import PracticeExample
 from portal.inputs import parse_id
@@ -35,15 +40,25 @@ class Permissions:
     ACCOUNT = "account"  # any logged-in user: own account pages
     CONTRIBUTE = "contribute"  # write contributions, list one's own
     EDIT = "edit"  # edit one contribution (its owner while it is theirs to edit, or an editor)
-    REVIEW = "review"  # editors' queue, review, publish/return/reject, history, restore
-    MANAGE_USERS = "manage-users"  # approve account requests, roles, disabling
+    QUEUE = "queue"  # the queue /redactie: editors see every item, a coordinator only those of their regions
+    REVIEW = "review"  # review one item, publish/return/reject, take offline, edit as reviewer, history, restore
+    COORDINATE = "coordinate"  # a coordinator's own settings (being named on the pages of their regions)
+    MANAGE_USERS = "manage-users"  # approve account requests, roles, disabling, granting regions
 
 
-#: Which role may do what. Roles are cumulative on purpose: an editor can also contribute.
+#: Which role may do what, everywhere. Roles are cumulative on purpose: an editor can also contribute.
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     Role.CONTRIBUTOR: (Permissions.ACCOUNT, Permissions.CONTRIBUTE),
-    Role.EDITOR: (Permissions.ACCOUNT, Permissions.CONTRIBUTE, Permissions.REVIEW, Permissions.EDIT),
+    Role.COORDINATOR: (Permissions.ACCOUNT, Permissions.CONTRIBUTE, Permissions.QUEUE, Permissions.COORDINATE),
+    Role.EDITOR: (Permissions.ACCOUNT, Permissions.CONTRIBUTE, Permissions.QUEUE, Permissions.REVIEW,
+                  Permissions.EDIT),
 }
+
+#: What a regiocoördinator may do on one item located in a region granted to them (and nowhere else): a grant on
+#: region R gives the principal ``region:R`` (``coordinator_principals``), and an item's ACL allows these to the
+#: principals of the regions it lies in (``item_region_ids``: its gemeente, that gemeente's jeugdregio and
+#: provincie). So a grant on a provincie covers all its gemeenten, a jeugdregio all its gemeenten, a gemeente itself.
+REGION_PERMISSIONS: tuple[str, ...] = (Permissions.REVIEW,)
 
 
 def role_principal(role: str) -> str:
@@ -52,6 +67,30 @@ def role_principal(role: str) -> str:
 
 def user_principal(user_id: int) -> str:
     return f"user:{user_id}"
+
+
+def region_principal(region_id: int) -> str:
+    return f"region:{region_id}"
+
+
+def item_region_ids(example: PracticeExample) -> set[int]:
+    """The regions an item lies in: its gemeente with that gemeente's jeugdregio and provincie, and the jeugdregio
+    and provincie stored on the item (items without a gemeente name only those)."""
+    ids = {example.gemeente_id, example.youth_region_id, example.province_id}
+    if example.gemeente is not None:
+        ids |= {example.gemeente.youth_region_id, example.gemeente.province_id}
+    return {i for i in ids if i is not None}
+
+
+def principals_for(dbsession, user: User | None) -> list[str]:
+    """Everything ``user`` acts as: the role, and for a regiocoördinator each region granted to them."""
+    principals = [Everyone]
+    if user is None:
+        return principals
+    principals += [Authenticated, user_principal(user.id), role_principal(user.role)]
+    if user.role == Role.COORDINATOR:
+        principals += [region_principal(r) for r in sorted(coordination.granted_region_ids(dbsession, user))]
+    return principals
 
 
 def _base_acl() -> list:
@@ -74,23 +113,53 @@ class Root:
         return _base_acl()
 
 
-class ContributionResource:
-    """One practice example reached by id: its owner may edit it, besides the roles in ROLE_PERMISSIONS."""
+def item_acl(example: PracticeExample, workflow: ExampleWorkflow | None) -> list:
+    """One item: its owner may edit it, coordinators of its regions may review it, besides ROLE_PERMISSIONS."""
+    acl: list = []
+    if workflow is not None and workflow.owner_id is not None:
+        acl.append((Allow, user_principal(workflow.owner_id), Permissions.EDIT))
+    for region_id in sorted(item_region_ids(example)):
+        acl.append((Allow, region_principal(region_id), REGION_PERMISSIONS))
+    return acl + _base_acl()
+
+
+def user_has(dbsession, user: User | None, permission: str) -> bool:
+    """Whether ``user`` has ``permission`` outside any one item (the default context, Root)."""
+    return bool(ACLHelper().permits(Root(None), principals_for(dbsession, user), permission))
+
+
+class ItemContext:
+    """An item as a permission context, for checks outside its own routes (the queue lists, the workflow)."""
+
+    def __init__(self, example: PracticeExample, workflow: ExampleWorkflow | None):
+        self.example, self.workflow = example, workflow
+
+    @property
+    def __acl__(self):
+        return item_acl(self.example, self.workflow)
+
+
+def permits(principals: list[str], example: PracticeExample, workflow: ExampleWorkflow | None,
+            permission: str) -> bool:
+    return bool(ACLHelper().permits(ItemContext(example, workflow), principals, permission))
+
+
+def user_may(dbsession, user: User | None, example: PracticeExample, workflow: ExampleWorkflow | None,
+             permission: str) -> bool:
+    """Whether ``user`` has ``permission`` on one item (the same rules as the item's pages)."""
+    return permits(principals_for(dbsession, user), example, workflow, permission)
+
+
+class ContributionResource(ItemContext):
+    """One practice example reached by id (see item_acl)."""
 
     def __init__(self, request):
         self.request = request
         example_id = parse_id(request.matchdict.get("id", ""))
-        self.example = request.dbsession.get(PracticeExample, example_id) if example_id is not None else None
-        if self.example is None:
+        example = request.dbsession.get(PracticeExample, example_id) if example_id is not None else None
+        if example is None:
             raise HTTPNotFound("Deze bijdrage bestaat niet.")
-        self.workflow = request.dbsession.get(ExampleWorkflow, self.example.id)
-
-    @property
-    def __acl__(self):
-        acl = []
-        if self.workflow is not None and self.workflow.owner_id is not None:
-            acl.append((Allow, user_principal(self.workflow.owner_id), Permissions.EDIT))
-        return acl + _base_acl()
+        super().__init__(example, request.dbsession.get(ExampleWorkflow, example.id))
 
 
 class CaseTipResource(Root):
@@ -127,10 +196,12 @@ class SessionSecurityPolicy:
         return None if user is None else user.id
 
     def effective_principals(self, request) -> list[str]:
-        principals = [Everyone]
         user = self.identity(request)
-        if user is not None:
-            principals += [Authenticated, user_principal(user.id), role_principal(user.role)]
+        cached = request.environ.get("portal.principals")
+        if cached is not None and cached[0] is user:
+            return cached[1]
+        principals = principals_for(request.dbsession, user)
+        request.environ["portal.principals"] = (user, principals)
         return principals
 
     def permits(self, request, context, permission):

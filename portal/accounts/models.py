@@ -8,7 +8,7 @@ from typing import ClassVar
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.content.models import utcnow
+from portal.content.models import Region, utcnow
 from portal.models.meta import Base
 
 
@@ -16,12 +16,15 @@ class Role:
     """Roles of logged-in users (a visitor without an account is a bezoeker and has no row)."""
 
     CONTRIBUTOR = "bijdrager"
+    #: Reviews and publishes the contributions located in the regions granted to them (RegionGrant), nothing else.
+    COORDINATOR = "regiocoordinator"
     EDITOR = "redacteur"
     ADMIN = "beheerder"
 
-    ALL: ClassVar[tuple[str, ...]] = (CONTRIBUTOR, EDITOR, ADMIN)
+    ALL: ClassVar[tuple[str, ...]] = (CONTRIBUTOR, COORDINATOR, EDITOR, ADMIN)
     LABELS: ClassVar[dict[str, str]] = {
-        CONTRIBUTOR: "Bijdrager (regiocoördinator)",
+        CONTRIBUTOR: "Bijdrager",
+        COORDINATOR: "Regiocoördinator",
         EDITOR: "Redacteur",
         ADMIN: "Beheerder",
     }
@@ -47,10 +50,37 @@ class User(Base):
     auth_epoch: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    #: When a regiocoördinator agreed to have name and organisation shown on the pages of their regions (None: no
+    #: consent, nothing is shown). Set and withdrawn by the coordinator on /redactie.
+    coordinator_public_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
     @property
     def role_label(self) -> str:
         return Role.LABELS.get(self.role, self.role)
+
+
+class RegionGrant(Base):
+    """A regiocoördinator coordinates one region (provincie, jeugdregio or gemeente); a user may have several.
+
+    A grant covers every contribution located in the region: a provincie all its jeugdregio's and gemeenten, a
+    jeugdregio all its gemeenten (the mapping to permissions is in portal.security). Revoking keeps the row with who
+    and when, so the record of who coordinated what stays; only rows without ``revoked_at`` count.
+    """
+
+    __tablename__ = "region_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"), index=True)
+    granted_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    region: Mapped[Region] = relationship()
+    granted_by: Mapped[User | None] = relationship(foreign_keys=[granted_by_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
 
 
 class AccountRequestStatus:

@@ -143,7 +143,9 @@ def _sync_items(dbsession, model, files: list[ContentFile], apply, lookups: _Loo
     existing = {i.slug: i for i in dbsession.scalars(select(model).where(model.origin_path != ""))}
     for item_file in files:
         item = existing.pop(item_file.slug, None)
-        if item is not None and item.origin_hash == item_file.digest and item.status == Status.PUBLISHED:
+        # An item the editors took offline (Status.OFFLINE) stays offline: reloading its file does not publish it.
+        if item is not None and item.origin_hash == item_file.digest and item.status in (Status.PUBLISHED,
+                                                                                          Status.OFFLINE):
             report.unchanged += 1
             continue
         content_hash = content_digest(item_file)
@@ -165,7 +167,7 @@ def _sync_items(dbsession, model, files: list[ContentFile], apply, lookups: _Loo
             item.updated_at = now
         else:
             _keep_updated_at(item)
-        if item.status != Status.PUBLISHED:
+        if item.status not in (Status.PUBLISHED, Status.OFFLINE):
             item.status = Status.PUBLISHED
         # First publication only: a reload or a file that comes back after a withdrawal keeps its date.
         if item.published_at is None:

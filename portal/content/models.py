@@ -102,8 +102,10 @@ class Status:
     REJECTED = "afgewezen"
     #: A loaded item whose content file was removed: kept for history, hidden from the public.
     WITHDRAWN = "ingetrokken"
+    #: A published practice example the editors took offline (with a reason; reversible): hidden from the public.
+    OFFLINE = "offline"
 
-    ALL: ClassVar[tuple[str, ...]] = (DRAFT, SUBMITTED, PUBLISHED, RETURNED, REJECTED, WITHDRAWN)
+    ALL: ClassVar[tuple[str, ...]] = (DRAFT, SUBMITTED, PUBLISHED, RETURNED, REJECTED, WITHDRAWN, OFFLINE)
 
 
 class RegionKind:

@@ -20,7 +20,7 @@ from portal.content.files import EMAIL_RE
 from portal.content.models import utcnow
 from portal.inputs import oneline_error
 from portal.mail import send_mail
-from portal.security import Permissions
+from portal.security import Permissions, user_has
 from portal.views.errors import error_response
 from portal.views.helpers import crumbs
 
@@ -43,16 +43,24 @@ def set_retry_after(request, exc: accounts.AccountError) -> None:
         request.response.headers["Retry-After"] = str(exc.retry_after)
 
 
-def safe_came_from(value: str | None) -> str:
+def safe_came_from(value: str | None, default: str = "/mijn-bijdragen") -> str:
     """Only local paths: never redirect to another site after logging in. A path with whitespace or control
-    characters (CR/LF, U+3000, ...) is refused; other non-ASCII characters are percent-encoded for the Location
-    header."""
+    characters (CR/LF, U+3000, ...) is refused (``default`` instead); other non-ASCII characters are
+    percent-encoded for the Location header."""
     from urllib.parse import quote
 
     if (isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value
             and len(value) < 500 and value.isprintable() and not any(c.isspace() for c in value)):
         return quote(value, safe="/?&=%:@!$'()*+,;~-._#[]")
-    return "/mijn-bijdragen"
+    return default
+
+
+def landing_path(request, user) -> str:
+    """Where someone lands after logging in without a (safe) destination of their own: editors and
+    regiocoördinatoren on their queue /redactie, everyone else on /mijn-bijdragen."""
+    if user_has(request.dbsession, user, Permissions.QUEUE):
+        return request.route_path("redactie")
+    return request.route_path("mijn_bijdragen")
 
 
 def login_page(request, *, status: int = 200, error: str | None = None, email: str = "", came_from: str = "",
@@ -68,14 +76,14 @@ def login_page(request, *, status: int = 200, error: str | None = None, email: s
 @view_config(route_name="inloggen", request_method="GET", renderer="portal:templates/account/login.jinja2",
              permission=Permissions.VIEW)
 def login_form(request):
-    return login_page(request, came_from=safe_came_from(request.GET.get("came_from")))
+    return login_page(request, came_from=safe_came_from(request.GET.get("came_from"), default=""))
 
 
 @view_config(route_name="inloggen", request_method="POST", renderer="portal:templates/account/login.jinja2",
              permission=Permissions.VIEW)
 def login(request):
     email = (request.POST.get("email") or "").strip()[:254]
-    came_from = safe_came_from(request.POST.get("came_from"))
+    came_from = safe_came_from(request.POST.get("came_from"), default="")
     resume = request.POST.get("resume") or ""
     if len(resume) > MAX_RESUME:
         resume = ""
@@ -87,7 +95,7 @@ def login(request):
         return login_page(request, status=exc.status, error=exc.message, email=email, came_from=came_from,
                           resume=resume)
     keep = {}
-    target = came_from
+    target = came_from or landing_path(request, user)
     if resume and RESUMABLE.match(came_from):
         try:
             controls = [(str(k), str(v)) for k, v in json.loads(resume)]

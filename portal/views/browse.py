@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
+from portal.accounts import coordination
 from portal.content import catalog
 from portal.content.models import RegionKind
 from portal.security import Permissions
@@ -52,6 +53,8 @@ def region_detail(request):
             "filter_name": REGION_FILTER[region.kind],
             "examples": catalog.examples_in_region(request.dbsession, region),
             "subregions": catalog.subregions(request.dbsession, region),
+            # Named only with their consent (portal.accounts.coordination.public_coordinators).
+            "coordinators": coordination.public_coordinators(request.dbsession, region),
             "breadcrumbs": crumbs(request, *trail, (region.name, None))}
 
 

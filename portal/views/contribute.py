@@ -208,6 +208,11 @@ def notify_editors(request, state: wf.ItemState) -> None:
     send_mail(request, wf.editor_addresses(request.dbsession), f"Ingediend: {state.example.title}",
               f"{kind} is ingediend en wacht op de redactie:\n\n{state.example.title}\n"
               f"{request.route_url('redactie_item', id=state.example.id)}")
+    # The regiocoördinatoren of the item's regions (each their own message; other regions' coordinators not).
+    for address in wf.coordinator_addresses(request.dbsession, state):
+        send_mail(request, [address], f"Ingediend in uw regio: {state.example.title}",
+                  f"{kind} uit uw regio is ingediend en wacht op beoordeling:\n\n{state.example.title}\n"
+                  f"{request.route_url('redactie_item', id=state.example.id)}")
 
 
 @view_config(route_name="bijdragen", request_method="GET", permission=Permissions.CONTRIBUTE)

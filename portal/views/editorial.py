@@ -1,21 +1,28 @@
-"""The editors' side (/redactie): queue, review with diff and remarks per field, decisions, history, restore."""
+"""The editors' side (/redactie): queue, review with diff and remarks per field, decisions, history, restore, taking
+a published item offline and back online, and publishing one's own change in one step.
+
+Editors see every item; a regiocoördinator sees and decides only on the items in their regions (portal.security).
+"""
+
 
 from __future__ import annotations
+
+import datetime as dt
 
 from pyramid.csrf import get_csrf_token
 from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
 from pyramid.renderers import render_to_response
 from pyramid.view import view_config
-from sqlalchemy import select
 
-from portal.content.models import PracticeExample, utcnow
+from portal.accounts import coordination
+from portal.accounts.models import Role
+from portal.content.models import Status, utcnow
 from portal.inputs import clean_text, parse_id, parse_version
 from portal.mail import send_mail
 from portal.security import CaseTipResource, ContributionResource, Permissions
 from portal.views.contribute import process_form, show_form
 from portal.views.helpers import crumbs
 from portal.workflow import services as wf
-from portal.workflow.models import ExampleWorkflow
 from portal.workflow.snapshot import FIELD_LABELS, preview_example, snapshot_diff
 
 MAX_REMARK = 5000
@@ -25,19 +32,57 @@ def _crumbs(request, *trail):
     return crumbs(request, ("Redactie", request.route_path("redactie")), *trail)
 
 
-@view_config(route_name="redactie", renderer="portal:templates/workflow/queue.jinja2", permission=Permissions.REVIEW)
+def age_text(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
+    """How long ago, in plain Dutch: "minder dan een uur", "5 uur", "1 dag", "3 dagen"."""
+    if moment is None:
+        return "onbekend"
+    seconds = max(0, ((now or utcnow()) - moment).total_seconds())
+    if seconds < 3600:
+        return "minder dan een uur"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} uur"
+    days = int(seconds // 86400)
+    return "1 dag" if days == 1 else f"{days} dagen"
+
+
+def region_text(state: wf.ItemState) -> str:
+    """Where an item lies, as the queue shows it: "Zwolle (IJsselland)", or the jeugdregio or provincie."""
+    example = state.example
+    if example.gemeente is not None:
+        youth = example.gemeente.youth_region or example.youth_region
+        return f"{example.gemeente.name} ({youth.name})" if youth is not None else example.gemeente.name
+    for region in (example.youth_region, example.province):
+        if region is not None:
+            return region.name
+    return "geen regio"
+
+
+@view_config(route_name="redactie", renderer="portal:templates/workflow/queue.jinja2", permission=Permissions.QUEUE)
 def queue(request):
-    items = wf.queue(request.dbsession)
-    tips = wf.open_case_tips(request.dbsession)
-    rows = request.dbsession.execute(
-        select(PracticeExample, ExampleWorkflow).outerjoin(ExampleWorkflow,
-                                                           ExampleWorkflow.example_id == PracticeExample.id)
-        .order_by(PracticeExample.title)).all()
+    user = request.identity
+    national = bool(request.has_permission(Permissions.REVIEW))  # editors; a coordinator only has their regions
+    scope = None if national else user
     return {
-        "items": items, "tips": tips,
-        "all_items": [wf.ItemState(e, w) for e, w in rows],
+        "items": wf.queue(request.dbsession, scope),
+        "tips": wf.open_case_tips(request.dbsession) if national else [],
+        "all_items": wf.all_items(request.dbsession, scope),
+        "national": national,
+        "grants": [] if national else coordination.active_grants(request.dbsession, user),
+        "coordinator": user.role == Role.COORDINATOR,
+        "age_text": age_text, "region_text": region_text,
+        "csrf_token": get_csrf_token(request),
         "breadcrumbs": crumbs(request, ("Redactie", None)),
     }
+
+
+@view_config(route_name="redactie_vermelding", request_method="POST", permission=Permissions.COORDINATE)
+def coordinator_listing(request):
+    """The coordinator's own consent to be named (name, organisation) on the pages of their regions."""
+    consent = request.POST.get("vermelding", "") == "ja"
+    coordination.set_public(request.identity, consent)
+    request.session.flash("Uw naam en organisatie staan nu op de pagina's van uw regio's." if consent else
+                          "Uw naam en organisatie staan niet (meer) op de pagina's van uw regio's.")
+    return HTTPSeeOther(location=request.route_path("redactie"))
 
 
 def _state(context) -> wf.ItemState:
@@ -59,6 +104,7 @@ def _review_context(request, state: wf.ItemState, errors=None, values=None, mess
         "remarks": wf.latest_remarks(request.dbsession, state.example.id),
         "field_labels": FIELD_LABELS,
         "actions": [a for a in wf.TRANSITIONS.values() if a.editor_only and state.status in a.sources],
+        "offline_reason": _offline_reason(request, state),
         "errors": errors or {}, "values": values or {}, "message": message,
         "csrf_token": get_csrf_token(request),
         "breadcrumbs": _crumbs(request, (state.example.title, None)),
@@ -105,6 +151,16 @@ def decide(context, request):
     return HTTPSeeOther(location=request.route_path("redactie"))
 
 
+def _offline_reason(request, state: wf.ItemState) -> str | None:
+    """Why an offline item was taken offline (the latest such step), for the review page."""
+    if state.example.status != Status.OFFLINE:
+        return None
+    for step in wf.transitions(request.dbsession, state.example.id):
+        if step.to_status == Status.OFFLINE:
+            return step.reason
+    return ""
+
+
 def _review_response(request, state, errors, values, message, status):
     response = render_to_response("portal:templates/workflow/review.jinja2",
                                   _review_context(request, state, errors, values, message), request=request)
@@ -146,7 +202,71 @@ def editor_edit(context, request):
 @view_config(route_name="redactie_bewerken", request_method="POST", context=ContributionResource,
              permission=Permissions.REVIEW)
 def editor_save(context, request):
-    return process_form(request, _state(context), editor=True)
+    """Save (as process_form does), and with "Opslaan en publiceren" publish the saved text at once."""
+    state = _state(context)
+    response = process_form(request, state, editor=True)
+    if "publiceren" not in request.POST or "indienen" in request.POST or response.status_int != 303:
+        return response  # not asked to publish, or not saved (the form with its message is shown again)
+    saved = request.session.pop_flash()  # "Opgeslagen." / "Er was niets gewijzigd.": replaced by the outcome
+    try:
+        done = wf.publish_directly(request.dbsession, state, request.identity)
+    except wf.WorkflowError as exc:
+        prefix = "Uw tekst is opgeslagen, maar niet gepubliceerd: " if saved == ["Opgeslagen."] else \
+            "Niet gepubliceerd: "
+        details = " ".join(exc.errors.values())
+        request.session.flash(prefix + exc.message + (f" {details}" if details else ""))
+        return HTTPSeeOther(location=request.route_path("redactie_bewerken", id=state.example.id))
+    if done:
+        owner = state.workflow.owner if state.workflow is not None else None
+        if owner is not None and owner.id != request.identity.id:
+            notify_owner(request, state, "publish", "", {})
+        request.session.flash("Opgeslagen en gepubliceerd.")
+    else:
+        request.session.flash("Er was niets gewijzigd; de gepubliceerde tekst blijft zoals hij was.")
+    return HTTPSeeOther(location=request.route_path("redactie_item", id=state.example.id))
+
+
+def _visibility_refused(request, state: wf.ItemState, exc: wf.WorkflowError):
+    errors = {"offline_reason": exc.errors["reason"]} if "reason" in exc.errors else {}
+    values = {"offline_reason": clean_text(request.POST.get("reason") or "")[:5000]}
+    return _review_response(request, state, errors, values, exc.message, exc.status)
+
+
+@view_config(route_name="redactie_offline", request_method="POST", context=ContributionResource,
+             permission=Permissions.REVIEW)
+def take_offline(context, request):
+    """Take a published item offline (reason required; recorded; the owner is told)."""
+    state = _state(context)
+    reason = clean_text(request.POST.get("reason") or "").strip()
+    try:
+        done = wf.take_offline(request.dbsession, state, request.identity, reason)
+    except wf.WorkflowError as exc:
+        return _visibility_refused(request, state, exc)
+    if done:
+        owner = state.workflow.owner if state.workflow is not None else None
+        if owner is not None and owner.id != request.identity.id:
+            send_mail(request, [owner.email], f"Offline gehaald: {state.example.title}",
+                      f"Uw bijdrage staat niet meer op de website.\n\nReden: {reason}")
+        request.session.flash("Het voorbeeld is offline gehaald. Het staat niet meer op de website en niet meer "
+                              "in de zoekresultaten; u kunt het weer online zetten.")
+    else:
+        request.session.flash("Dit voorbeeld was al offline gehaald. Er is niets veranderd.")
+    return HTTPSeeOther(location=request.route_path("redactie_item", id=state.example.id))
+
+
+@view_config(route_name="redactie_online", request_method="POST", context=ContributionResource,
+             permission=Permissions.REVIEW)
+def put_online(context, request):
+    """Put an item that was taken offline back on the website (recorded, with an optional reason)."""
+    state = _state(context)
+    try:
+        done = wf.put_online(request.dbsession, state, request.identity,
+                             clean_text(request.POST.get("reason") or "").strip())
+    except wf.WorkflowError as exc:
+        return _visibility_refused(request, state, exc)
+    request.session.flash("Het voorbeeld staat weer op de website." if done else
+                          "Dit voorbeeld stond al online. Er is niets veranderd.")
+    return HTTPSeeOther(location=request.route_path("redactie_item", id=state.example.id))
 
 
 @view_config(route_name="redactie_geschiedenis", context=ContributionResource,

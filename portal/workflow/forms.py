@@ -209,7 +209,15 @@ BUTTONS = (
 )
 
 
-def make_form(request, action: str, buttons=BUTTONS) -> deform.Form:
+#: The reviewers' form (route redactie_bewerken) can also publish what it saves, in one step
+#: (portal.views.editorial.editor_save).
+REVIEWER_BUTTONS = (*BUTTONS, deform.Button("publiceren", "Opslaan en publiceren", css_class="primary"))
+
+
+def make_form(request, action: str, buttons=None) -> deform.Form:
+    if buttons is None:
+        route = getattr(request.matched_route, "name", "")
+        buttons = REVIEWER_BUTTONS if route == "redactie_bewerken" else BUTTONS
     schema = contribution_schema(Vocabulary(request.dbsession))
     return deform.Form(schema, action=action, buttons=buttons, formid="bijdrage")
 

@@ -1,8 +1,11 @@
 """The editorial workflow: saving (always as a new revision), the legal transitions, working copies, restore.
 
-States (Status): concept -> ingediend -> gepubliceerd | teruggestuurd (-> ingediend again) | afgewezen.
-Only the transitions in TRANSITIONS exist; each is recorded with who, when and why. A published item is never
-edited in place: changes go to a working copy with its own state, and publishing the copy updates the public item.
+States (Status): concept -> ingediend -> gepubliceerd | teruggestuurd (-> ingediend again) | afgewezen; a
+published item can be taken offline (offline, with a reason) and put back online. Only the transitions in
+TRANSITIONS (and take_offline/put_online/publish_directly) exist; each is recorded with who, when and why. A
+published (or offline) item is never edited in place: changes go to a working copy with its own state, and
+publishing the copy updates the public item. Who may review an item (editors; a regiocoördinator in their regions)
+is decided in portal.security; the checks here ask it (``may_review``).
 
 Nothing here commits: pyramid_tm (or the script's unit of work) owns the transaction.
 """
@@ -17,9 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 from transaction.interfaces import TransientError
 
+from portal import security
+from portal.accounts import coordination
 from portal.accounts.models import Role, User
 from portal.content.files import EMAIL_RE
-from portal.content.models import PracticeExample, Status, utcnow
+from portal.content.models import PracticeExample, Region, Status, utcnow
 from portal.workflow.models import CaseTip, ExampleWorkflow, Remark, Revision, Transition
 from portal.workflow.snapshot import (
     FIELD_LABELS,
@@ -87,11 +92,19 @@ STATUS_LABELS = {
     Status.RETURNED: "Teruggestuurd",
     Status.REJECTED: "Afgewezen",
     Status.WITHDRAWN: "Ingetrokken",
+    Status.OFFLINE: "Offline gehaald",
 }
 
+#: States of an item that has a published text (on the website, or taken offline): edits go to a working copy.
+LIVE = (Status.PUBLISHED, Status.OFFLINE)
+MAX_REASON = 5000
 
-def is_editor(user: User | None) -> bool:
-    return user is not None and user.role in (Role.EDITOR, Role.ADMIN)
+
+def may_review(user: User | None, state: ItemState) -> bool:
+    """Whether ``user`` may review, decide on and take offline this item (portal.security decides)."""
+    session = object_session(state.example)
+    return user is not None and security.user_may(session, user, state.example, state.workflow,
+                                                  security.Permissions.REVIEW)
 
 
 @dataclasses.dataclass
@@ -127,7 +140,7 @@ class ItemState:
         if self.has_copy:
             return normalised(self.workflow.copy_data or {})
         session = object_session(self.example)
-        if self.workflow is not None and self.example.status != Status.PUBLISHED and session is not None:
+        if self.workflow is not None and self.example.status not in LIVE and session is not None:
             revision = session.scalar(select(Revision).where(Revision.example_id == self.example.id,
                                                              Revision.on_copy.is_(False))
                                       .order_by(Revision.number.desc()).limit(1))
@@ -178,7 +191,7 @@ def _ensure_workflow(dbsession: Session, state: ItemState, author: User | None) 
         dbsession.add(state.workflow)
         dbsession.add(Revision(example_id=state.example.id, number=1, data=snapshot_from_example(state.example),
                                author_id=None, note="ingeladen uit content/"))
-        if state.example.status == Status.PUBLISHED:
+        if state.example.status in LIVE:
             state.workflow.published_revision = 1
         dbsession.flush()
     return state.workflow
@@ -254,7 +267,7 @@ def check_can_edit(state: ItemState, user: User) -> None:
     status = state.status
     if status in (Status.REJECTED, Status.WITHDRAWN):
         raise WorkflowError(f"Dit voorbeeld is {STATUS_LABELS[status].lower()} en kan niet meer worden bewerkt.")
-    if status == Status.SUBMITTED and not is_editor(user):
+    if status == Status.SUBMITTED and not may_review(user, state):
         raise WorkflowError("Dit voorbeeld is ingediend en ligt bij de redactie. U kunt het pas weer bewerken "
                             "als de redactie het heeft teruggestuurd.")
 
@@ -276,7 +289,7 @@ def save(dbsession: Session, state: ItemState, user: User, data: dict[str, Any],
     if data == state.data() and state.workflow is not None:
         return False
     workflow = _ensure_workflow(dbsession, state, user)
-    on_copy = state.example.status == Status.PUBLISHED
+    on_copy = state.example.status in LIVE
     if on_copy:
         workflow.copy_data = data
         if workflow.copy_status is None:
@@ -325,8 +338,9 @@ def transition(dbsession: Session, state: ItemState, user: User, action_name: st
     if action is None:
         raise IllegalTransition("Onbekende actie.")
     lock_for_write(dbsession, state)
-    if action.editor_only and not is_editor(user):
-        raise IllegalTransition("Alleen de redactie kan een voorbeeld publiceren, terugsturen of afwijzen.")
+    if action.editor_only and not may_review(user, state):
+        raise IllegalTransition("Alleen de redactie (of de regiocoördinator van de regio) kan een voorbeeld "
+                                "publiceren, terugsturen of afwijzen.")
     current = state.status
     if state.workflow is not None and version != state.workflow.version:
         if current == action.target:
@@ -354,13 +368,7 @@ def transition(dbsession: Session, state: ItemState, user: User, action_name: st
     if action.name == "submit":
         workflow.submitted_at = now
     if action.name == "publish":
-        if on_copy:
-            apply_snapshot(dbsession, state.example, workflow.copy_data or {})
-            workflow.copy_data, workflow.copy_status = None, None
-        state.example.status = Status.PUBLISHED
-        state.example.published_at = state.example.published_at or now
-        state.example.updated_at = now
-        workflow.published_revision = revision_number
+        _publish(dbsession, state, workflow, revision_number, now)
     elif on_copy and action.name == "reject":
         # A rejected change is dropped; the published version stays as it is.
         workflow.copy_data, workflow.copy_status = None, None
@@ -379,13 +387,121 @@ def transition(dbsession: Session, state: ItemState, user: User, action_name: st
     return True
 
 
+def _publish(dbsession: Session, state: ItemState, workflow: ExampleWorkflow, revision_number: int | None,
+             now) -> None:
+    """The text being worked on becomes the public item (a working copy replaces the published text)."""
+    if state.has_copy:
+        apply_snapshot(dbsession, state.example, workflow.copy_data or {})
+        workflow.copy_data, workflow.copy_status = None, None
+    state.example.status = Status.PUBLISHED
+    state.example.published_at = state.example.published_at or now
+    state.example.updated_at = now
+    workflow.published_revision = revision_number
+
+
+def _check_reason(reason: str, required: bool) -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise Incomplete("Geef een reden op; die komt in de geschiedenis van het voorbeeld.",
+                         {"reason": "Reden is verplicht."})
+    if len(reason) > MAX_REASON:
+        raise Incomplete(f"De reden is te lang (maximaal {MAX_REASON} tekens).", {"reason": "Te lang."})
+    return reason
+
+
+def _record(dbsession: Session, state: ItemState, user: User, from_status: str, to_status: str, reason: str,
+            on_copy: bool = False) -> None:
+    revision = latest_revision(dbsession, state.example.id)
+    dbsession.add(Transition(example_id=state.example.id, from_status=from_status, to_status=to_status,
+                             on_copy=on_copy, revision=revision.number if revision else None, actor_id=user.id,
+                             reason=reason, created_at=utcnow()))
+
+
+def take_offline(dbsession: Session, state: ItemState, user: User, reason: str) -> bool:
+    """Hide a published item from the public (pages, API, feeds, search) with a required reason, recorded in its
+    history. A working copy stays as it is. Returns False when it was offline already (a double click).
+
+    No version check: taking offline acts on the public text, which a colleague's edit of the working copy does
+    not change; the item's write lock (lock_for_write) orders it with every other write to the item.
+    """
+    reason = _check_reason(reason, required=True)
+    lock_for_write(dbsession, state)
+    if not may_review(user, state):
+        raise IllegalTransition("Alleen de redactie (of de regiocoördinator van de regio) kan een voorbeeld "
+                                "offline halen.")
+    if state.example.status == Status.OFFLINE:
+        return False
+    if state.example.status != Status.PUBLISHED:
+        raise IllegalTransition("Alleen een gepubliceerd voorbeeld kan offline worden gehaald; dit voorbeeld is "
+                                f"{STATUS_LABELS.get(state.example.status, state.example.status).lower()}.")
+    workflow = _ensure_workflow(dbsession, state, user)
+    state.example.status = Status.OFFLINE
+    _record(dbsession, state, user, Status.PUBLISHED, Status.OFFLINE, reason)
+    _bump(workflow)
+    dbsession.flush()
+    return True
+
+
+def put_online(dbsession: Session, state: ItemState, user: User, reason: str = "") -> bool:
+    """Undo take_offline: the published text is public again (a working copy stays a pending change). Recorded
+    with who, when and the optional reason. Returns False when it was online already (a double click)."""
+    reason = _check_reason(reason, required=False)
+    lock_for_write(dbsession, state)
+    if not may_review(user, state):
+        raise IllegalTransition("Alleen de redactie (of de regiocoördinator van de regio) kan een voorbeeld weer "
+                                "online zetten.")
+    if state.example.status == Status.PUBLISHED:
+        return False
+    if state.example.status != Status.OFFLINE:
+        raise IllegalTransition("Alleen een voorbeeld dat offline is gehaald kan weer online worden gezet.")
+    workflow = _ensure_workflow(dbsession, state, user)
+    state.example.status = Status.PUBLISHED
+    _record(dbsession, state, user, Status.OFFLINE, Status.PUBLISHED, reason)
+    _bump(workflow)
+    dbsession.flush()
+    return True
+
+
+def publish_directly(dbsession: Session, state: ItemState, user: User) -> bool:
+    """A reviewer publishes what they just saved, in one step (no separate submit and review): a change to a
+    published item, or a submitted item. Returns False when there was nothing to publish (no pending change).
+
+    Refused for someone else's unsubmitted draft: that is theirs until they submit it."""
+    lock_for_write(dbsession, state)
+    if not may_review(user, state):
+        raise IllegalTransition("Alleen de redactie (of de regiocoördinator van de regio) kan publiceren.")
+    current = state.status
+    if not state.has_copy and state.example.status in LIVE:
+        return False  # nothing pending: the published text is what was saved
+    if current in (Status.REJECTED, Status.WITHDRAWN):
+        raise IllegalTransition(f"Dit voorbeeld is {STATUS_LABELS[current].lower()} en kan niet worden "
+                                "gepubliceerd.")
+    latest = latest_revision(dbsession, state.example.id)
+    if current != Status.SUBMITTED and (latest is None or latest.author_id != user.id):
+        raise IllegalTransition("Dit is een concept van de indiener dat nog niet is ingediend; het kan pas worden "
+                                "gepubliceerd als de indiener het indient.")
+    errors = completeness_errors(state.data())
+    if errors:
+        raise Incomplete("Het voorbeeld is nog niet compleet.", errors)
+    workflow = _ensure_workflow(dbsession, state, user)
+    on_copy = state.has_copy
+    now = utcnow()
+    _publish(dbsession, state, workflow, latest.number if latest else None, now)
+    dbsession.add(Transition(example_id=state.example.id, from_status=current, to_status=Status.PUBLISHED,
+                             on_copy=on_copy, revision=latest.number if latest else None, actor_id=user.id,
+                             reason="in één stap opgeslagen en gepubliceerd", created_at=now))
+    _bump(workflow)
+    dbsession.flush()
+    return True
+
+
 def restore(dbsession: Session, state: ItemState, user: User, number: int, version: int) -> None:
     """Make an older revision the text being worked on again (as a new revision; history is never rewritten)."""
     lock_for_write(dbsession, state)
     revision = get_revision(dbsession, state.example.id, number)
     if revision is None:
         raise WorkflowError("Deze revisie bestaat niet.")
-    if state.status == Status.SUBMITTED and not is_editor(user):
+    if state.status == Status.SUBMITTED and not may_review(user, state):
         raise WorkflowError("Dit voorbeeld ligt bij de redactie.")
     if state.workflow is not None and version != state.workflow.version:
         raise EditConflict("Dit voorbeeld is intussen gewijzigd. Bekijk de geschiedenis opnieuw.")
@@ -420,18 +536,42 @@ def own_items(dbsession: Session, user: User) -> list[ItemState]:
     return [ItemState(e, w) for e, w in rows]
 
 
-def queue(dbsession: Session) -> list[ItemState]:
-    """Submitted items and submitted changes to published items, oldest submission first."""
+def queue(dbsession: Session, user: User | None = None) -> list[ItemState]:
+    """Submitted items and submitted changes to published items, oldest submission first; with ``user``, only
+    those the user may review (a regiocoördinator: the items in their regions)."""
     rows = dbsession.execute(
         select(PracticeExample, ExampleWorkflow).join(ExampleWorkflow, ExampleWorkflow.example_id == PracticeExample.id)
         .where((PracticeExample.status == Status.SUBMITTED) | (ExampleWorkflow.copy_status == Status.SUBMITTED))
         .order_by(ExampleWorkflow.submitted_at, PracticeExample.id)).all()
-    return [ItemState(e, w) for e, w in rows]
+    return reviewable(dbsession, [ItemState(e, w) for e, w in rows], user)
+
+
+def all_items(dbsession: Session, user: User | None = None) -> list[ItemState]:
+    """Every practice example by title; with ``user``, only those the user may review."""
+    rows = dbsession.execute(
+        select(PracticeExample, ExampleWorkflow).outerjoin(ExampleWorkflow,
+                                                           ExampleWorkflow.example_id == PracticeExample.id)
+        .order_by(PracticeExample.title, PracticeExample.id)).all()
+    return reviewable(dbsession, [ItemState(e, w) for e, w in rows], user)
+
+
+def reviewable(dbsession: Session, states: list[ItemState], user: User | None) -> list[ItemState]:
+    if user is None:
+        return states
+    _regions = list(dbsession.scalars(select(Region)))  # held in the session: no query per item's gemeente
+    principals = security.principals_for(dbsession, user)
+    return [s for s in states if security.permits(principals, s.example, s.workflow, security.Permissions.REVIEW)]
 
 
 def open_case_tips(dbsession: Session) -> list[CaseTip]:
     return list(dbsession.scalars(select(CaseTip).where(CaseTip.handled.is_(False))
                                   .order_by(CaseTip.created_at, CaseTip.id)))
+
+
+def coordinator_addresses(dbsession: Session, state: ItemState) -> list[str]:
+    """The regiocoördinatoren of the regions an item lies in (not those of other regions)."""
+    return sorted({user.email for user, _region in
+                   coordination.coordinators_of(dbsession, security.item_region_ids(state.example))})
 
 
 def editor_addresses(dbsession: Session) -> list[str]:
