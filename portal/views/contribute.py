@@ -48,31 +48,47 @@ def _set_hidden(form: deform.Form, request, version: int, token: str = "") -> No
     form.cstruct = cstruct
 
 
-def _attach_errors(form: deform.Form, errors: dict[str, str], message: str) -> None:
-    form.error = colander.Invalid(form.schema, message)
+def _attach_errors(form: deform.Form, errors: dict[str, str]) -> None:
+    """Show the submit rule's messages (services.completeness_errors) at their fields."""
     for field, text in errors.items():
-        target = None
-        if field in ("tips", "contacts"):
-            target = form[field]
-        else:
-            for section, fields in forms.SECTIONS.items():
-                if field in fields:
-                    target = form[section][field]
+        target = forms.field_of(form, field)
         if target is not None:
             target.error = colander.Invalid(target.schema, text)
 
 
+INVALID_TITLE = "Er is iets niet goed ingevuld"
+INVALID_INTRO = "Er is niets opgeslagen; alles wat u typte staat nog in het formulier. Verbeter:"
+
+
+def _visible_remarks(state: wf.ItemState | None, remarks, editor: bool) -> dict[str, str]:
+    """The editors' remarks per field, when the contributor (or an editor) should act on them."""
+    decision, remark_list = remarks
+    if state is None or decision is None or not (state.status in ("teruggestuurd", "afgewezen") or editor):
+        return {}
+    return {r.field: r.text for r in remark_list}
+
+
 def render_form(request, form: deform.Form, *, state: wf.ItemState | None, status: int = 200,
-                message: str | None = None, preview=None, editor: bool = False):
-    example = preview
+                message: str | None = None, preview=None, editor: bool = False,
+                summary_title: str = INVALID_TITLE, summary_intro: str = INVALID_INTRO):
+    """The form page. Fields with errors are listed in an error summary at the top (linked to the fields, which
+    carry their own message); ``message`` is a notice for everything else and is not repeated next to a
+    summary."""
+    remarks = wf.latest_remarks(request.dbsession, state.example.id) if state else (None, [])
+    remark_anchors = forms.remark_targets(form, _visible_remarks(state, remarks, editor))
+    summary = forms.error_summary(form)
     context = {
         "form_html": Markup(form.render()),  # noqa: S704 - Deform escapes every value it renders
         "state": state,
-        "message": message,
+        "message": None if summary else message,
+        "error_summary": summary,
+        "summary_title": summary_title,
+        "summary_intro": summary_intro,
         "editor": editor,
-        "example": example,
+        "example": preview,
         "related": [],
-        "remarks": wf.latest_remarks(request.dbsession, state.example.id) if state else (None, []),
+        "remarks": remarks,
+        "remark_anchors": remark_anchors,
         "field_labels": FIELD_LABELS,
         "breadcrumbs": crumbs(request, ("Mijn bijdragen", request.route_path("mijn_bijdragen")),
                               (state.example.title if state else "Nieuwe bijdrage", None)),
@@ -153,7 +169,7 @@ def process_form(request, state: wf.ItemState | None, editor: bool = False):
     except deform.ValidationFailure:
         _set_hidden(form, request, version, token)
         return render_form(request, form, state=state, status=400, editor=editor,
-                           message="Niet opgeslagen: verbeter de gemarkeerde velden.")
+                           message="Niet opgeslagen: verbeter de gemarkeerde velden.")  # shown if no summary
     data = forms.appstruct_to_snapshot(appstruct)
     if "voorbeeld" in request.POST:
         _set_hidden(form, request, version, token)
@@ -186,10 +202,12 @@ def process_form(request, state: wf.ItemState | None, editor: bool = False):
             form = forms.make_form(request, form_action(request, state, editor))
             form.cstruct = form.schema.serialize(forms.snapshot_to_appstruct(data))
             _set_hidden(form, request, state.version)
-            _attach_errors(form, exc.errors, exc.message)
-            prefix = "Uw tekst is opgeslagen als concept, maar nog niet ingediend. " if saved else ""
+            _attach_errors(form, exc.errors)
+            prefix = ("Uw tekst is opgeslagen als concept, maar nog niet ingediend. " if saved
+                      else "Nog niet ingediend. ")
             return render_form(request, form, state=state, status=exc.status, message=prefix + exc.message,
-                               editor=editor)
+                               editor=editor, summary_title=exc.message.rstrip("."),
+                               summary_intro=prefix + "Vul aan en dien opnieuw in:")
         if done:
             notify_editors(request, state)
             request.session.flash("Ingediend. De redactie bekijkt uw bijdrage; u krijgt bericht per e-mail.")

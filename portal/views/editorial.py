@@ -4,7 +4,6 @@ a published item offline and back online, and publishing one's own change in one
 Editors see every item; a regiocoördinator sees and decides only on the items in their regions (portal.security).
 """
 
-
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +21,11 @@ from portal.mail import send_mail
 from portal.security import CaseTipResource, ContributionResource, Permissions
 from portal.views.contribute import process_form, show_form
 from portal.views.helpers import crumbs
+from portal.workflow import forms
 from portal.workflow import services as wf
+from portal.workflow.baseline import review_baseline
+from portal.workflow.diff import LEGEND as DIFF_LEGEND
+from portal.workflow.diff import field_value
 from portal.workflow.snapshot import FIELD_LABELS, preview_example, snapshot_diff
 
 MAX_REMARK = 5000
@@ -92,16 +95,26 @@ def _state(context) -> wf.ItemState:
 def _review_context(request, state: wf.ItemState, errors=None, values=None, message=None):
     data = state.data()
     latest = wf.latest_revision(request.dbsession, state.example.id)
-    previous = (wf.get_revision(request.dbsession, state.example.id, latest.number - 1)
-                if latest is not None and latest.number > 1 else None)
+    # Compared with what was published or last reviewed; a first review shows the whole item.
+    baseline = review_baseline(request.dbsession, state)
+    label = forms.Vocabulary(request.dbsession).label
+    changes = snapshot_diff(baseline.revision.data, data, label) if baseline is not None else []
+    changed = {field for field, _label, _html in changes}
+    remarks = wf.latest_remarks(request.dbsession, state.example.id)
     return {
         "state": state,
         "example": preview_example(request.dbsession, data, state.example.slug),
         "related": [],
         "data": data,
-        "diff": snapshot_diff(previous.data if previous else None, data),
-        "previous": previous, "latest": latest,
-        "remarks": wf.latest_remarks(request.dbsession, state.example.id),
+        "baseline": baseline, "latest": latest,
+        "diff": changes,
+        "review_fields": [(field, title, field_value(field, data.get(field), label))
+                          for field, title in FIELD_LABELS.items() if field not in changed],
+        "diff_legend": DIFF_LEGEND,
+        "remarks": remarks,
+        # The remarks the editors returned it with, at their fields (only when that return is what is compared).
+        "previous_remarks": ({r.field: r.text for r in remarks[1]}
+                             if baseline is not None and baseline.kind == "beoordeeld" else {}),
         "field_labels": FIELD_LABELS,
         "actions": [a for a in wf.TRANSITIONS.values() if a.editor_only and state.status in a.sources],
         "offline_reason": _offline_reason(request, state),

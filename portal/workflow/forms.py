@@ -1,7 +1,8 @@
 """The contribution form (Deform/Colander): sections, repeatable tips and contacts, conversion to snapshots.
 
 Drafts accept incomplete text (only the title is required, plus types, lengths and known values); what a submission
-additionally needs is checked by workflow.services.completeness_errors and shown next to the same fields.
+additionally needs is checked by workflow.services.completeness_errors and shown next to the same fields. The
+"(verplicht)" markers are derived from that same rule (SUBMIT_REQUIRED), so the form and the check cannot drift.
 Repeatable items work without JavaScript: the form always shows a few empty rows, and the "meer velden" button adds
 more (empty rows are ignored when saving).
 """
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from portal.content.files import PROJECT_STATUSES
 from portal.content.models import Region, RegionKind, SchoolType, Source, Theme
 from portal.inputs import clean_text, oneline_error
+from portal.workflow.services import completeness_errors
 from portal.workflow.snapshot import FIELD_LABELS, empty_snapshot, normalised
 
 MAX_TEXT = 20_000
@@ -39,8 +41,51 @@ SECTIONS = {
     "lessen": ("lessons",),
     "bron": ("source", "source_chapter", "source_note"),
 }
-MARKDOWN_HELP = ("U kunt Markdown gebruiken: een lege regel begint een nieuwe alinea, *schuin*, **vet**, "
-                 "lijstjes met '- ' en tussenkopjes met '### '. HTML wordt niet overgenomen.")
+#: Status values offered in the form: "" means unknown (one "Onbekend" choice; the stored value "onbekend" of
+#: older items is read as "").
+STATUS_CHOICES = [("", "Onbekend"), *[(s, s.capitalize()) for s in PROJECT_STATUSES if s != "onbekend"]]
+
+
+def _sample(value: Any) -> Any:
+    """A filled-in value of the same kind, to probe the completeness rule."""
+    if isinstance(value, list):
+        return ["x"]
+    if value is None:
+        return 2000
+    return "x"
+
+
+def submit_requirements() -> dict[str, str | None]:
+    """Field -> None when submitting always needs it, or the field that can stand in for it (gemeente for
+    provincie, bron for the source note). Asked of services.completeness_errors itself: which fields does it
+    refuse on an empty snapshot, and which of those does filling one other field satisfy."""
+    empty = empty_snapshot()
+    needed = completeness_errors(empty)
+    requirements: dict[str, str | None] = {}
+    for field in needed:
+        requirements[field] = None
+        for other in FIELD_LABELS:
+            if other in needed or other in ("contacts", "tips"):
+                continue
+            trial = empty_snapshot()
+            trial[other] = _sample(empty[other])
+            if field not in completeness_errors(trial):
+                requirements[field] = other
+                break
+    return requirements
+
+
+SUBMIT_REQUIRED = submit_requirements()
+
+
+def required_mark(field: str) -> str:
+    """The label suffix for a field submitting needs ("" for the others)."""
+    if field not in SUBMIT_REQUIRED:
+        return ""
+    alternative = SUBMIT_REQUIRED[field]
+    if alternative is None:
+        return " (verplicht)"
+    return f" (verplicht als {FIELD_LABELS[alternative].lower()} leeg is)"
 
 
 def _length(maximum: int, minimum: int = 0):
@@ -77,7 +122,13 @@ def _text(name: str, maximum: int = 300, required: bool = False, textarea: bool 
 
 
 def _markdown(name: str, description: str = "") -> colander.SchemaNode:
-    return _text(name, MAX_TEXT, textarea=True, rows=8, description=description or MARKDOWN_HELP)
+    node = _text(name, MAX_TEXT, textarea=True, rows=8, description=description)
+    node.markdown_help = True  # mapping_item.pt shows the short Markdown help (a <details>) under the field
+    return node
+
+
+def _project_status(value):
+    return "" if value == "onbekend" else _strip(value)
 
 
 class Vocabulary:
@@ -89,6 +140,13 @@ class Vocabulary:
         self.school_types = [(t.slug, t.name)
                              for t in dbsession.scalars(select(SchoolType).order_by(SchoolType.position))]
         self.sources = [(s.slug, s.title) for s in dbsession.scalars(select(Source).order_by(Source.title))]
+
+    def label(self, field: str, value: str) -> str:
+        """The display name of a stored vocabulary value (a slug), for diffs; other values as they are."""
+        lists = {"gemeente": "municipalities", "provincie": "provinces", "themes": "themes",
+                 "school_types": "school_types", "source": "sources"}
+        choices = getattr(self, lists.get(field, ""), None) or []
+        return next((name for slug, name in choices if slug == value), value)
 
 
 def _choice(name: str, values: list[tuple[str, str]], empty: str) -> colander.SchemaNode:
@@ -141,9 +199,8 @@ def contribution_schema(vocab: Vocabulary) -> colander.SchemaNode:
         widget=deform.widget.TextInputWidget(attributes={"inputmode": "numeric"})))
     basis.add(colander.SchemaNode(
         colander.String(), name="project_status", title=FIELD_LABELS["project_status"], missing="",
-        widget=deform.widget.SelectWidget(values=[("", "— onbekend —"), *[(s, s.capitalize())
-                                                                          for s in PROJECT_STATUSES]]),
-        validator=colander.OneOf(["", *PROJECT_STATUSES], msg_err="Kies een waarde uit de lijst.")))
+        widget=deform.widget.SelectWidget(values=STATUS_CHOICES), preparer=_project_status,
+        validator=colander.OneOf([v for v, _l in STATUS_CHOICES], msg_err="Kies een waarde uit de lijst.")))
     schema.add(basis)
     for section, title in (("aanpak", "Aanleiding en aanpak"), ("resultaten", "Resultaten"),
                            ("financiering", "Financiering"), ("lessen", "Geleerde lessen")):
@@ -198,7 +255,23 @@ def contribution_schema(vocab: Vocabulary) -> colander.SchemaNode:
     bron.add(_text("source_note", 1000, textarea=True, rows=2,
                    description="Website, rapport of andere plek waar meer te lezen is."))
     schema.add(bron)
+    _mark_fields(schema)
     return schema
+
+
+def _mark_fields(schema: colander.SchemaNode) -> None:
+    """Stable ids (``f-title``; the error summary and remarks link to them) and the submit-required markers."""
+    for section, fields in SECTIONS.items():
+        for name in fields:
+            node = schema[section][name]
+            node.oid = f"f-{name}"
+            node.required_mark = required_mark(name)
+            # A plain "required" only where the rule has no alternative; "verplicht als ... leeg is" has none.
+            node.submit_required = name in SUBMIT_REQUIRED and SUBMIT_REQUIRED[name] is None
+    for name in ("tips", "contacts"):
+        schema[name].oid = f"f-{name}"
+        schema[name].required_mark = required_mark(name)
+        schema[name].submit_required = False
 
 
 BUTTONS = (
@@ -219,7 +292,73 @@ def make_form(request, action: str, buttons=None) -> deform.Form:
         route = getattr(request.matched_route, "name", "")
         buttons = REVIEWER_BUTTONS if route == "redactie_bewerken" else BUTTONS
     schema = contribution_schema(Vocabulary(request.dbsession))
-    return deform.Form(schema, action=action, buttons=buttons, formid="bijdrage")
+    # No autofocus on the first field: focus belongs at the error summary when there is one, else where it was.
+    return deform.Form(schema, action=action, buttons=buttons, formid="bijdrage", focus="off")
+
+
+def _control_id(field: deform.Field) -> str:
+    """The id a link to this field should target: the control itself, or the first choice of a group."""
+    if field.widget.__class__.__name__ in ("CheckboxChoiceWidget", "RadioChoiceWidget"):
+        return f"{field.oid}-0"
+    return field.oid
+
+
+def _messages(field: deform.Field) -> list[str]:
+    return [m for m in field.error.messages() if m] if field.error is not None else []
+
+
+def error_summary(form: deform.Form) -> list[tuple[str, str]]:
+    """(anchor id, text) for each field with an error, in form order: the error summary at the top of the page.
+
+    The text names the field ("Titel: Dit veld is verplicht."); fields inside a repeated block are named with
+    the block ("Contactpersoon 2, Naam: ...")."""
+    items: list[tuple[str, str]] = []
+
+    def entry(field: deform.Field, name: str) -> None:
+        text = " ".join(_messages(field))
+        items.append((_control_id(field), text if name in text else f"{name}: {text}"))
+
+    def walk(field: deform.Field, name: str) -> None:
+        typ = field.typ.__class__.__name__
+        if typ == "Sequence":
+            before = len(items)
+            for number, item in enumerate(getattr(field, "sequence_fields", []), start=1):
+                walk(item, f"{item.title} {number}")
+            if _messages(field) and len(items) == before:
+                entry(field, name)
+        elif typ == "Mapping":
+            before = len(items)
+            for child in field.children:
+                walk(child, f"{name}, {child.title}" if name else child.title)
+            if _messages(field) and len(items) == before and name:
+                entry(field, name)
+        elif _messages(field):
+            entry(field, name)
+
+    for child in form.children:
+        walk(child, "" if child.typ.__class__.__name__ == "Mapping" else child.title)
+    return items
+
+
+def remark_targets(form: deform.Form, remarks: dict[str, str]) -> dict[str, str]:
+    """Put each remark of the editors at its field (rendered by mapping_item.pt / sequence.pt); returns field ->
+    the id of the remark box, for the list of remarks at the top of the form."""
+    targets = {}
+    for field, text in remarks.items():
+        target = field_of(form, field)
+        if target is not None:
+            target.remark = text
+            targets[field] = f"remark-{target.oid}"
+    return targets
+
+
+def field_of(form: deform.Form, name: str) -> deform.Field | None:
+    if name in ("tips", "contacts"):
+        return form[name]
+    for section, fields in SECTIONS.items():
+        if name in fields:
+            return form[section][name]
+    return None
 
 
 MALFORMED_FORM = "Het formulier is beschadigd (de velden passen niet bij dit formulier). Er is niets opgeslagen."
@@ -284,6 +423,7 @@ def snapshot_to_appstruct(data: dict[str, Any], extra_rows: int = EMPTY_ROWS) ->
     appstruct["basis"]["partners"] = "\n".join(data["partners"])
     appstruct["basis"]["school_types"] = set(data["school_types"])
     appstruct["basis"]["themes"] = set(data["themes"])
+    appstruct["basis"]["project_status"] = _project_status(data["project_status"])
     if appstruct["basis"]["start_year"] is None:
         appstruct["basis"]["start_year"] = colander.null
     appstruct["tips"] = list(data["tips"]) + [""] * extra_rows
