@@ -182,7 +182,10 @@ class PageCache:
         if not self.enabled or _bypasses(request):
             return handler(request)
         number, last_modified, index_state = self._state()
-        key = (number, index_state, request.host, request.path_qs)
+        environ = request.environ
+        # The raw WSGI strings: request.path_qs would decode, and undecodable paths must reach the 404/400 views.
+        key = (number, index_state, environ.get("HTTP_HOST", ""), environ.get("SCRIPT_NAME", ""),
+               environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
         entry = self.store.get(key)
         outcome = "hit"
         if entry is None:

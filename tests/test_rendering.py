@@ -183,3 +183,15 @@ def test_real_content_renders_clean(testapp):
     for slug in slugs:
         data = testapp.get(f"/api/voorbeelden/{slug}").json
         assert_harmless(data["body_html"])
+
+
+def test_page_window_is_bounded():
+    from portal.views.helpers import page_window
+
+    assert page_window(1, 1) == [1]
+    assert page_window(1, 3) == [1, 2, 3]
+    assert page_window(1, 836) == [1, 2, 3, None, 836]
+    assert page_window(400, 836) == [1, None, 398, 399, 400, 401, 402, None, 836]
+    assert page_window(836, 836) == [1, None, 834, 835, 836]
+    assert page_window(4, 10) == [1, 2, 3, 4, 5, 6, None, 10]
+    assert all(len(page_window(n, 10_000)) <= 9 for n in (1, 2, 5000, 9999, 10_000))

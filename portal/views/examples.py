@@ -9,7 +9,7 @@ from pyramid.view import view_config
 
 from portal.content import catalog
 from portal.security import Permissions
-from portal.views.helpers import FACET_LABELS, crumbs, filters_url
+from portal.views.helpers import FACET_LABELS, crumbs, filters_url, page_window
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ def example_list(request):
         # every chosen value, also one that has no results with the other filters (and so is not among the facets)
         "active_filters": [(facet, value, labels.get((facet, value), value)) for facet, value in filters.as_params()],
         "page": result,
+        "page_numbers": page_window(result.page, result.pages),
         "filters": filters,
         "sort": sort,
         "sorts": catalog.SORTS,

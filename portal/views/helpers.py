@@ -18,5 +18,19 @@ def filters_url(request, route: str, filters: ExampleFilters, **extra) -> str:
     return request.route_path(route) + (f"?{query}" if query else "")
 
 
+def page_window(current: int, pages: int, around: int = 2) -> list[int | None]:
+    """Page numbers to link: the first, the last and ``around`` on each side of the current one; None marks a gap.
+
+    Bounded (at most 2 * around + 5 entries) however many pages there are.
+    """
+    wanted = {1, pages, *range(max(1, current - around), min(pages, current + around) + 1)}
+    window: list[int | None] = []
+    for number in sorted(wanted):
+        if window and number - window[-1] > 1:
+            window.append(None)
+        window.append(number)
+    return window
+
+
 FACET_LABELS = {"thema": "Thema", "regio": "Jeugdregio", "provincie": "Provincie", "schooltype": "Schooltype"}
 assert set(FACET_LABELS) == set(FACETS)
