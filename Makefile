@@ -50,11 +50,15 @@ check-postgresql: install  ## stop at once, with one line saying what to do, unl
 lint: install  ## ruff
 	$(BIN)/ruff check portal tests bench
 
-bench: install  ## run the search benchmark (prints figures; not part of the tests)
-	$(BIN)/python bench/search.py
+bench: install  ## run the search benchmark (prints figures; not part of the tests; BENCH_ARGS=--quick ...)
+	$(BIN)/python bench/search.py $(BENCH_ARGS)
 
 clean:  ## remove the virtualenv and local data
 	rm -rf $(VENV) var *.egg-info
+
+.PHONY: bench-web
+bench-web: install  ## web benchmark: portal vs bare waitress/Pyramid, hit/miss, 10,000 examples (BENCH_ARGS=--quick ...)
+	$(BIN)/python bench/web.py $(BENCH_ARGS)
 
 .PHONY: bench-load
 bench-load: install  ## load benchmark: readers + writers on pserve, then kill -9 + restart (figures; BENCH_ARGS=...)
