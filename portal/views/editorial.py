@@ -217,12 +217,13 @@ def editor_edit(context, request):
 def editor_save(context, request):
     """Save (as process_form does), and with "Opslaan en publiceren" publish the saved text at once."""
     state = _state(context)
+    others_draft = wf.draft_of_someone_else(request.dbsession, state, request.identity)  # before our save
     response = process_form(request, state, editor=True)
     if "publiceren" not in request.POST or "indienen" in request.POST or response.status_int != 303:
         return response  # not asked to publish, or not saved (the form with its message is shown again)
     saved = request.session.pop_flash()  # "Opgeslagen." / "Er was niets gewijzigd.": replaced by the outcome
     try:
-        done = wf.publish_directly(request.dbsession, state, request.identity)
+        done = wf.publish_directly(request.dbsession, state, request.identity, others_draft)
     except wf.WorkflowError as exc:
         prefix = "Uw tekst is opgeslagen, maar niet gepubliceerd: " if saved == ["Opgeslagen."] else \
             "Niet gepubliceerd: "
@@ -315,7 +316,9 @@ def revision(context, request):
     previous = wf.get_revision(request.dbsession, state.example.id, number - 1) if number > 1 else None
     return {
         "state": state, "revision": current, "previous": previous,
-        "diff": snapshot_diff(previous.data if previous else None, current.data),
+        "diff": snapshot_diff(previous.data if previous else None, current.data,
+                              forms.Vocabulary(request.dbsession).label),
+        "diff_legend": DIFF_LEGEND, "field_count": len(FIELD_LABELS),
         "csrf_token": get_csrf_token(request),
         "breadcrumbs": _crumbs(request, (state.example.title, request.route_path("redactie_item",
                                                                                   id=state.example.id)),

@@ -73,14 +73,8 @@ def _runs(old: list[str], new: list[str]) -> list[tuple[str, str, str]]:
 
 
 def _common_space(a: str, b: str) -> tuple[str, str, str, str]:
-    """Whitespace both sides share at the start and end of a change (or around a pure insertion or deletion)
-    stays outside the markers: (lead, old, new, trail)."""
-    if not a.strip() or not b.strip():
-        text = b if not a.strip() else a
-        if text.strip():
-            core = text.strip()
-            lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()):]
-            return (lead, "", core, trail) if not a.strip() else (lead, core, "", trail)
+    """Whitespace both sides share at the start and end of a change stays outside the markers:
+    (lead, old, new, trail). Whitespace only one side has stays inside, so each side reads exactly as written."""
     start = 0
     while start < min(len(a), len(b)) and a[start] == b[start] and a[start].isspace():
         start += 1
