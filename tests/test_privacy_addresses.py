@@ -216,3 +216,65 @@ def test_api_detail_has_no_hidden_address_and_a_contact_url(testapp):
     assert data["contact_url"] == "http://localhost/voorbeelden/de-link-almelo/contact"
     assert data["contacts"] and all(c["email"] is None for c in data["contacts"])
     assert not hidden_in(json.dumps(data), hidden)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the content files: explicit, validated flags; default hidden
+
+LINK = "voorbeelden/de-link-almelo.md"
+
+
+def _insert_after_contacts(path: Path, lines: str) -> int:
+    """Put ``lines`` as the first contact of the file; the line number of the first inserted line."""
+    text = path.read_text(encoding="utf-8")
+    head, tail = text.split("\ncontacts:\n", 1)
+    path.write_text(f"{head}\ncontacts:\n{lines}{tail}", encoding="utf-8")
+    return head.count("\n") + 3
+
+
+@pytest.mark.parametrize(("lines", "offset", "reason"), [
+    ("  - name: Ria Test\n    email: ria@school.nl\n    consent: ja\n", 2, "'consent' moet true of false zijn"),
+    ("  - name: Ria Test\n    consent: 1\n", 1, "'consent' moet true of false zijn"),
+    ("  - name: Ria Test\n    email: info@school.nl\n    organisation_email: \"true\"\n", 2,
+     "'organisation_email' moet true of false zijn"),
+    ("  - name: Ria Test\n    organisation_email: true\n", 1, "'organisation_email: true' zonder e-mailadres"),
+    ("  - name: Ria Test\n    role: directeur\n    toestemming: true\n", 2, "onbekend veld toestemming"),
+])
+def test_bad_contact_flags_are_refused_with_file_line_and_reason(content_copy, lines, offset, reason):
+    from portal.content.files import ContentError
+
+    first = _insert_after_contacts(content_copy / LINK, lines)
+    with pytest.raises(ContentError) as info:
+        read_content(content_copy)
+    error = info.value
+    assert error.path.endswith(LINK) and error.field == "contacts" and error.line == first + offset
+    assert reason in error.reason and "contactpersoon 1" in error.reason
+
+
+def test_consent_in_the_file_shows_the_address_and_nothing_else_changes(site, content_copy):
+    from portal.content.loader import load_content
+
+    _insert_after_contacts(content_copy / LINK, "  - name: Ria Test\n    email: ria.test@school.nl\n"
+                                                 "    consent: true\n")
+    with site.session() as db:
+        load_content(db, content_copy)
+    page = site.testapp().get("/voorbeelden/de-link-almelo").text
+    assert 'href="mailto:ria.test@school.nl"' in page
+    assert "m.brouwer@swv2301.nl" not in page and "Marije Brouwer-Borghuis" in page  # still hidden, still named
+    api = site.testapp().get("/api/voorbeelden/de-link-almelo").json
+    assert [c["email"] for c in api["contacts"]][:2] == ["ria.test@school.nl", None]
+
+
+def test_an_edit_through_the_workflow_does_not_publish_a_hidden_address(site):
+    from sqlalchemy import select
+
+    from portal.content.models import PracticeExample
+    from portal.workflow.snapshot import apply_snapshot, snapshot_from_example
+
+    with site.session() as db:
+        example = db.scalars(select(PracticeExample).where(PracticeExample.slug == "de-link-almelo")).one()
+        apply_snapshot(db, example, snapshot_from_example(example))
+    with site.session() as db:
+        example = db.scalars(select(PracticeExample).where(PracticeExample.slug == "de-link-almelo")).one()
+        assert example.contacts and not any(c.email_public for c in example.contacts)
+        assert all(c.email for c in example.contacts)  # the editors keep the address
