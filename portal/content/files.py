@@ -7,6 +7,7 @@ anything is written. Errors name the file, the field, the line where we can find
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import re
@@ -15,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from portal.content.places import PLACES_FILE, PlaceIndex, normalise, read_places
 from portal.rendering import CONTENT_DIRS, content_link
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -89,6 +91,16 @@ class Vocabulary:
     youth_regions: list[dict[str, Any]]
     municipalities: list[dict[str, Any]]
     digest: str
+    #: (woonplaats, gemeente slug) from vocabulaire/woonplaatsen.csv, for finding a gemeente by a place name.
+    places: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+    @functools.cached_property
+    def _municipality_index(self) -> dict[str, dict[str, Any]]:
+        return {m["slug"]: m for m in self.municipalities}
+
+    @functools.cached_property
+    def place_index(self) -> PlaceIndex:
+        return PlaceIndex(((m["slug"], m["name"], m.get("aliases") or []) for m in self.municipalities), self.places)
 
     @property
     def theme_slugs(self) -> set[str]:
@@ -99,7 +111,7 @@ class Vocabulary:
         return {t["slug"] for t in self.school_types}
 
     def municipality(self, slug: str) -> dict[str, Any] | None:
-        return next((m for m in self.municipalities if m["slug"] == slug), None)
+        return self._municipality_index.get(slug)
 
     def youth_region(self, slug: str) -> dict[str, Any] | None:
         return next((m for m in self.youth_regions if m["slug"] == slug), None)
@@ -253,8 +265,54 @@ def read_vocabulary(content_dir: Path) -> Vocabulary:
         if entry["jeugdregio"] not in youth_slugs:
             raise ContentError(paths[2], "jeugdregio",
                                f"{entry['slug']!r}: onbekende jeugdregio {entry['jeugdregio']!r}")
+    _check_region_details(paths[2], provinces, youth, municipalities)
+    places = _read_places(vocab_dir / PLACES_FILE, {m["slug"] for m in municipalities})
+    if places:
+        paths.append(vocab_dir / PLACES_FILE)
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()
-    return Vocabulary(themes, school_types, provinces, youth, municipalities, digest)
+    return Vocabulary(themes, school_types, provinces, youth, municipalities, digest, places)
+
+
+def _check_region_details(path: Path, provinces: list, youth: list, municipalities: list) -> None:
+    """Aliases are lists of names; each gemeente has exactly one jeugdregio and one provincie (a slug, not a list);
+    every jeugdregio has gemeenten; no name or alias stands for two gemeenten."""
+    for entry in provinces + youth + municipalities:
+        aliases = entry.get("aliases")
+        if aliases is not None and (not isinstance(aliases, list)
+                                    or not all(isinstance(a, str) and a.strip() for a in aliases)):
+            raise ContentError(path, "aliases", f"{entry['slug']!r}: verwacht een lijst met namen")
+        for key in ("jeugdregio", "provincie"):
+            if key in entry and not isinstance(entry[key], str):
+                raise ContentError(path, key, f"{entry['slug']!r}: verwacht precies één {key} (een slug)")
+    used = {m["jeugdregio"] for m in municipalities}
+    empty = [y["slug"] for y in youth if y["slug"] not in used]
+    if empty:
+        raise ContentError(path, "jeugdregios", f"jeugdregio zonder gemeenten: {', '.join(empty)}")
+    owners: dict[str, str] = {}
+    for entry in municipalities:
+        for text in {entry["name"], *(entry.get("aliases") or [])}:
+            key = normalise(text)
+            if owners.setdefault(key, entry["slug"]) != entry["slug"]:
+                raise ContentError(path, "gemeenten", f"de naam {text!r} hoort bij twee gemeenten: "
+                                   f"{owners[key]!r} en {entry['slug']!r}")
+
+
+def _read_places(path: Path, municipality_slugs: set[str]) -> list[tuple[str, str]]:
+    """vocabulaire/woonplaatsen.csv: optional (an exported content/ has none), but checked when present."""
+    if not path.is_file():
+        return []
+    try:
+        places = read_places(path)
+    except UnicodeDecodeError:
+        raise ContentError(path, None, "het bestand is geen geldige UTF-8-tekst") from None
+    except ValueError as exc:
+        raise ContentError(path, None, exc.args[0], exc.args[1]) from None
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for place, slug in places:
+        if slug not in municipality_slugs:
+            line = next((n for n, text in enumerate(lines, start=1) if text.startswith(f"{place},")), None)
+            raise ContentError(path, "gemeente", f"{place!r}: onbekende gemeente {slug!r} (zie regios.yaml)", line)
+    return places
 
 
 def _split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str, str]:
@@ -476,7 +534,7 @@ def _check_example(check: _Checker, vocabulary: Vocabulary) -> None:
     if gemeente is not None:
         municipality = vocabulary.municipality(gemeente)
         if municipality is None:
-            check.fail("gemeente", f"onbekende gemeente {gemeente!r} (zie vocabulaire/regios.yaml)")
+            check.fail("gemeente", _unknown_gemeente(vocabulary, gemeente))
         if provincie is not None and provincie != municipality["provincie"]:
             check.fail("provincie", f"{gemeente!r} ligt in {municipality['provincie']!r}, niet in {provincie!r}")
         if jeugdregio is not None and jeugdregio != municipality["jeugdregio"]:
@@ -493,6 +551,15 @@ def _check_example(check: _Checker, vocabulary: Vocabulary) -> None:
         if meta["provincie"] not in vocabulary.province_slugs:
             check.fail("provincie", f"onbekende provincie {meta['provincie']!r}")
     meta["contacts"] = _check_contacts(check, meta.get("contacts") or [])
+
+
+def _unknown_gemeente(vocabulary: Vocabulary, value: str) -> str:
+    """Why a gemeente slug is refused, with the slug(s) it probably should be (a name, woonplaats or typo)."""
+    index = vocabulary.place_index
+    found = index.resolve(value)
+    slugs = [found.slug] if found.slug else list(found.candidates) or list(index.suggest_slugs(value))
+    hint = f"; bedoelt u {' of '.join(repr(s) + ' (' + index.names[s] + ')' for s in slugs[:4])}?" if slugs else ""
+    return f"onbekende gemeente {value!r} (zie vocabulaire/regios.yaml){hint}"
 
 
 def _contact_line(text: str, index: int, key: str) -> int | None:

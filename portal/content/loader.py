@@ -124,6 +124,25 @@ def _sync_vocabulary(dbsession: Session, vocabulary: Vocabulary) -> None:
         region = regions[entry["slug"]]
         region.province = regions.get(entry.get("provincie")) if entry.get("provincie") else None
         region.youth_region = regions.get(entry.get("jeugdregio")) if entry.get("jeugdregio") else None
+    _drop_stale_regions(dbsession, [r for slug, r in regions.items()
+                                    if slug not in {e["slug"] for _k, e in ordered} and r.id is not None])
+
+
+def _drop_stale_regions(dbsession: Session, stale: list[Region]) -> None:
+    """A region that left the vocabulary (a merged gemeente) goes, unless something still points at it (an example
+    made through the website, a coordinator's grant): then it stays, so nothing is lost, until that is moved."""
+    if not stale:
+        return
+    dbsession.flush()
+    ids = {r.id for r in stale}
+    used: set[int] = set()
+    for table in Region.metadata.sorted_tables:
+        for column in table.columns:
+            if any(fk.column is Region.__table__.c.id for fk in column.foreign_keys):
+                used |= set(dbsession.scalars(select(column).where(column.in_(ids))))
+    for region in stale:
+        if region.id not in used:
+            dbsession.delete(region)
 
 
 def content_digest(item_file: ContentFile) -> str:
