@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from portal.content.files import PROJECT_STATUSES
 from portal.content.models import Region, RegionKind, SchoolType, Source, Theme
+from portal.content.places import PlaceIndex, places_in
 from portal.inputs import clean_text, oneline_error
 from portal.workflow.services import completeness_errors
 from portal.workflow.snapshot import FIELD_LABELS, empty_snapshot, normalised
@@ -132,9 +133,12 @@ def _project_status(value):
 
 
 class Vocabulary:
-    def __init__(self, dbsession: Session):
+    def __init__(self, dbsession: Session, places: tuple[tuple[str, str], ...] = ()):
         regions = list(dbsession.scalars(select(Region).order_by(Region.name)))
         self.municipalities = [(r.slug, r.name) for r in regions if r.kind == RegionKind.MUNICIPALITY]
+        #: Finds the gemeente for what people type: its name, an alias, or a woonplaats (places: woonplaatsen.csv).
+        self.place_index = PlaceIndex([(r.slug, r.name, r.aliases or []) for r in regions
+                                       if r.kind == RegionKind.MUNICIPALITY], places)
         self.provinces = [(r.slug, r.name) for r in regions if r.kind == RegionKind.PROVINCE]
         self.themes = [(t.slug, t.name) for t in dbsession.scalars(select(Theme).order_by(Theme.position))]
         self.school_types = [(t.slug, t.name)
@@ -147,6 +151,43 @@ class Vocabulary:
                  "school_types": "school_types", "source": "sources"}
         choices = getattr(self, lists.get(field, ""), None) or []
         return next((name for slug, name in choices if slug == value), value)
+
+
+class _Gemeente(colander.SchemaType):
+    """A gemeente typed as text (name, alias or woonplaats) and stored as its slug; shown again by its name."""
+
+    def __init__(self, index: PlaceIndex):
+        self.index = index
+
+    def serialize(self, node, appstruct):
+        if appstruct in (colander.null, None, ""):
+            return ""
+        return self.index.names.get(appstruct, appstruct)
+
+    def deserialize(self, node, cstruct):
+        if cstruct in (colander.null, None):
+            return colander.null
+        if not isinstance(cstruct, str):
+            raise colander.Invalid(node, "Typ de naam van een gemeente of woonplaats.")
+        text = " ".join(cstruct.split())
+        if not text:
+            return colander.null
+        if len(text) > 200 or oneline_error(text):
+            raise colander.Invalid(node, "Typ de naam van een gemeente of woonplaats.")
+        found = self.index.resolve(text)
+        if found.slug is None:
+            raise colander.Invalid(node, self.index.describe(found, text))
+        return found.slug
+
+
+def _gemeente(vocab: Vocabulary) -> colander.SchemaNode:
+    """Text field with the list of all gemeenten (a <datalist>: suggestions while typing, no JavaScript needed)."""
+    return colander.SchemaNode(
+        _Gemeente(vocab.place_index), name="gemeente", title=FIELD_LABELS["gemeente"], missing="",
+        description=("Typ de gemeente of de woonplaats, bijvoorbeeld 'Harderwijk' of 'Joure'; "
+                     "jeugdregio en provincie volgen daaruit."),
+        widget=deform.widget.TextInputWidget(template="gemeente_input",
+                                             values=[name for _slug, name in vocab.municipalities]))
 
 
 def _choice(name: str, values: list[tuple[str, str]], empty: str) -> colander.SchemaNode:
@@ -187,7 +228,7 @@ def contribution_schema(vocab: Vocabulary) -> colander.SchemaNode:
     basis.add(_text("summary", 600, textarea=True, rows=4,
                     description="Eén alinea (maximaal 600 tekens): wat is het en wat levert het op?"))
     basis.add(_text("place", 200, description="De plaats zoals mensen hem noemen, bijvoorbeeld 'IJmuiden'."))
-    basis.add(_choice("gemeente", vocab.municipalities, "— kies een gemeente (jeugdregio en provincie volgen) —"))
+    basis.add(_gemeente(vocab))
     basis.add(_choice("provincie", vocab.provinces, "— kies een provincie (als de gemeente ontbreekt) —"))
     basis.add(_multi("school_types", vocab.school_types))
     basis.add(_text("target_group", 2000, textarea=True, rows=2, description="Voor welke kinderen of jongeren?"))
@@ -291,7 +332,8 @@ def make_form(request, action: str, buttons=None) -> deform.Form:
     if buttons is None:
         route = getattr(request.matched_route, "name", "")
         buttons = REVIEWER_BUTTONS if route == "redactie_bewerken" else BUTTONS
-    schema = contribution_schema(Vocabulary(request.dbsession))
+    places = places_in(request.registry.settings.get("portal.content_dir"))
+    schema = contribution_schema(Vocabulary(request.dbsession, places))
     # No autofocus on the first field: focus belongs at the error summary when there is one, else where it was.
     return deform.Form(schema, action=action, buttons=buttons, formid="bijdrage", focus="off")
 
