@@ -462,11 +462,25 @@ def put_online(dbsession: Session, state: ItemState, user: User, reason: str = "
     return True
 
 
-def publish_directly(dbsession: Session, state: ItemState, user: User) -> bool:
+def draft_of_someone_else(dbsession: Session, state: ItemState, user: User) -> bool:
+    """Whether the text being worked on is an unsubmitted draft (concept, teruggestuurd) last saved by someone
+    else: that is theirs until they submit it."""
+    if state.status not in (Status.DRAFT, Status.RETURNED):
+        return False
+    if not state.has_copy and state.example.status in LIVE:
+        return False
+    latest = latest_revision(dbsession, state.example.id)
+    return latest is not None and latest.author_id != user.id
+
+
+def publish_directly(dbsession: Session, state: ItemState, user: User, others_draft: bool | None = None) -> bool:
     """A reviewer publishes what they just saved, in one step (no separate submit and review): a change to a
     published item, or a submitted item. Returns False when there was nothing to publish (no pending change).
 
-    Refused for someone else's unsubmitted draft: that is theirs until they submit it."""
+    Refused for someone else's unsubmitted draft (``others_draft``: draft_of_someone_else as it was before the
+    reviewer saved; computed now when not given)."""
+    if others_draft is None:
+        others_draft = draft_of_someone_else(dbsession, state, user)
     lock_for_write(dbsession, state)
     if not may_review(user, state):
         raise IllegalTransition("Alleen de redactie (of de regiocoördinator van de regio) kan publiceren.")
@@ -477,7 +491,7 @@ def publish_directly(dbsession: Session, state: ItemState, user: User) -> bool:
         raise IllegalTransition(f"Dit voorbeeld is {STATUS_LABELS[current].lower()} en kan niet worden "
                                 "gepubliceerd.")
     latest = latest_revision(dbsession, state.example.id)
-    if current != Status.SUBMITTED and (latest is None or latest.author_id != user.id):
+    if current != Status.SUBMITTED and others_draft:
         raise IllegalTransition("Dit is een concept van de indiener dat nog niet is ingediend; het kan pas worden "
                                 "gepubliceerd als de indiener het indient.")
     errors = completeness_errors(state.data())
