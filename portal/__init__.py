@@ -19,6 +19,7 @@ def main(global_config, **settings):
         config.include("portal.mail")
         config.include("portal.tweens")
         config.include("portal.pagecache")
+        config.include("portal.content.memo")
         config.include("portal.errorpage")
         config.include("portal.workflow.forms")
         config.scan("portal.views")

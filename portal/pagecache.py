@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pyramid.settings import asbool
 from webob import Response
 
-from portal.content import generation
+from portal.content import generation, memo
 from portal.models import write_intent
 
 #: Public pages whose content depends only on the database and the search index (and the URL).
@@ -182,6 +182,7 @@ class PageCache:
         if not self.enabled or _bypasses(request):
             return handler(request)
         number, last_modified, index_state = self._state()
+        request.environ[memo.ENVIRON_KEY] = number  # vocabulary memos of this request use the same generation
         environ = request.environ
         # The raw WSGI strings: request.path_qs would decode, and undecodable paths must reach the 404/400 views.
         key = (number, index_state, environ.get("HTTP_HOST", ""), environ.get("SCRIPT_NAME", ""),

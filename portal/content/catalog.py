@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from portal.content.files import MAX_SLUG, SLUG_RE
 from portal.content.models import (
@@ -236,13 +236,25 @@ def get_published_example(dbsession: Session, slug: str) -> PracticeExample | No
     return dbsession.scalar(published_examples().where(PracticeExample.slug == slug))
 
 
+def card_loading() -> tuple:
+    """What an example card shows besides the row itself, loaded in one query each for the whole list."""
+    return (selectinload(PracticeExample.themes), selectinload(PracticeExample.school_types),
+            joinedload(PracticeExample.province))
+
+
 def recent_examples(dbsession: Session, limit: int = 6) -> list[PracticeExample]:
-    return list(dbsession.scalars(_ordered(published_examples(), "nieuwste").limit(limit)))
+    return list(dbsession.scalars(_ordered(published_examples(), "nieuwste").options(*card_loading()).limit(limit)))
 
 
 def featured_examples(dbsession: Session, limit: int = 6) -> list[PracticeExample]:
     return list(dbsession.scalars(
-        published_examples().where(PracticeExample.featured.is_(True)).order_by(PracticeExample.title).limit(limit)))
+        published_examples().where(PracticeExample.featured.is_(True)).options(*card_loading())
+        .order_by(PracticeExample.title).limit(limit)))
+
+
+def count_published_examples(dbsession: Session) -> int:
+    return dbsession.scalar(select(func.count(PracticeExample.id)).where(PracticeExample.status == Status.PUBLISHED)
+                            ) or 0
 
 
 def published_articles(dbsession: Session, theme: Theme | None = None) -> list[Article]:

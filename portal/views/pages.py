@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyramid.view import view_config
 
 from portal.content import catalog
+from portal.content.memo import memoized, term
 from portal.rendering import idle_text
 from portal.security import Permissions
 from portal.views.helpers import crumbs
@@ -14,13 +15,21 @@ from portal.views.helpers import crumbs
 def home(request):
     db = request.dbsession
     return {
-        "themes": [t for t in catalog.themes_with_counts(db) if t[1] or t[2]],
-        "school_types": [t for t in catalog.school_types_with_counts(db) if t[1]],
-        "provinces": [p for p in catalog.region_tree(db) if p["count"]],
+        **memoized(request, "home", lambda: _home_vocabulary(db)),
         "featured": catalog.featured_examples(db),
         "recent": catalog.recent_examples(db),
         "featured_articles": [a for a in catalog.published_articles(db) if a.featured],
-        "total": catalog.example_page(db, catalog.ExampleFilters(), per_page=1, with_facets=False).total,
+    }
+
+
+def _home_vocabulary(db) -> dict:
+    """Themes, provinces and school types with content, and the total: the same for every request of a generation."""
+    return {
+        "themes": [(term(t), n_ex, n_art) for t, n_ex, n_art in catalog.themes_with_counts(db) if n_ex or n_art],
+        "school_types": [(term(t), n) for t, n in catalog.school_types_with_counts(db) if n],
+        "provinces": [{"region": term(p["region"]), "count": p["count"]}
+                      for p in catalog.region_tree(db) if p["count"]],
+        "total": catalog.count_published_examples(db),
     }
 
 

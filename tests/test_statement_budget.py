@@ -1,0 +1,61 @@
+"""SQL statements per public page stay within a small, fixed budget (no lazy loads from templates).
+
+Counted with the page cache off (a miss is what the budget is about) on the real content, on the database of this
+run. A page that exceeds its budget fails with the statements it ran, so the lazy load is easy to find.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from conftest import Site
+from sqlalchemy import event
+
+#: path -> the most statements the page may run (a miss, anonymous). Generous by one or two: a budget, not a count.
+BUDGETS = {
+    "/": 9,
+    "/voorbeelden": 19,
+    "/voorbeelden?thema=thuiszitters": 16,
+    "/voorbeelden/koesterklas-nunspeet": 14,
+    "/themas": 4,
+    "/themas/thuiszitters": 10,
+    "/regios": 5,
+    "/regios/gelderland": 19,
+    "/kennis": 4,
+    "/bronnen": 4,
+    "/zoeken?q=jeugdhulp": 6,
+    "/api/zoeken?q=samenwerking": 4,
+    "/api/voorbeelden": 11,
+    "/api/voorbeelden/koesterklas-nunspeet": 10,
+    "/feeds/voorbeelden.xml": 6,
+    "/sitemap.xml": 17,
+}
+
+
+@pytest.fixture(scope="module")
+def uncached_site(database_factory, tmp_path_factory):
+    site = Site(database_factory.copy(), tmp_path_factory.mktemp("budget"), database_factory.index_template,
+                **{"portal.page_cache": "false"})
+    yield site
+    site.close()
+
+
+@pytest.mark.parametrize("path", list(BUDGETS))
+def test_page_stays_within_its_statement_budget(uncached_site, path):
+    app = uncached_site.testapp()
+    app.get(path, status=200)  # warm: caches of vocabulary etc. may fill on the first request
+    statements: list[str] = []
+    request_thread = threading.get_ident()  # not the search index writer, which polls in its own thread
+
+    def count(_conn, _cursor, statement, _params, _context, _many):
+        if threading.get_ident() == request_thread:
+            statements.append(statement.split("\n", 1)[0][:160])
+
+    engine = uncached_site.registry["db_engine"]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        app.get(path, status=200)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) <= BUDGETS[path], f"{path}: {len(statements)} statements:\n" + "\n".join(statements)
