@@ -60,31 +60,6 @@ def region_text(state: wf.ItemState) -> str:
     return "geen regio"
 
 
-def age_text(moment: dt.datetime | None, now: dt.datetime | None = None) -> str:
-    """How long ago, in plain Dutch: "minder dan een uur", "5 uur", "1 dag", "3 dagen"."""
-    if moment is None:
-        return "onbekend"
-    seconds = max(0, ((now or utcnow()) - moment).total_seconds())
-    if seconds < 3600:
-        return "minder dan een uur"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} uur"
-    days = int(seconds // 86400)
-    return "1 dag" if days == 1 else f"{days} dagen"
-
-
-def region_text(state: wf.ItemState) -> str:
-    """Where an item lies, as the queue shows it: "Zwolle (IJsselland)", or the jeugdregio or provincie."""
-    example = state.example
-    if example.gemeente is not None:
-        youth = example.gemeente.youth_region or example.youth_region
-        return f"{example.gemeente.name} ({youth.name})" if youth is not None else example.gemeente.name
-    for region in (example.youth_region, example.province):
-        if region is not None:
-            return region.name
-    return "geen regio"
-
-
 @view_config(route_name="redactie", renderer="portal:templates/workflow/queue.jinja2", permission=Permissions.QUEUE)
 def queue(request):
     user = request.identity
@@ -143,7 +118,6 @@ def _review_context(request, state: wf.ItemState, errors=None, values=None, mess
         "field_labels": FIELD_LABELS,
         "actions": [a for a in wf.TRANSITIONS.values() if a.editor_only and state.status in a.sources],
         "offline_reason": _offline_reason(request, state),
-        "offline_reason": _offline_reason(request, state),
         "errors": errors or {}, "values": values or {}, "message": message,
         "csrf_token": get_csrf_token(request),
         "breadcrumbs": _crumbs(request, (state.example.title, None)),
@@ -188,16 +162,6 @@ def decide(context, request):
                  "reject": "Dit voorbeeld was al afgewezen."}[action] + " Er is niets veranderd."
     request.session.flash(label)
     return HTTPSeeOther(location=request.route_path("redactie"))
-
-
-def _offline_reason(request, state: wf.ItemState) -> str | None:
-    """Why an offline item was taken offline (the latest such step), for the review page."""
-    if state.example.status != Status.OFFLINE:
-        return None
-    for step in wf.transitions(request.dbsession, state.example.id):
-        if step.to_status == Status.OFFLINE:
-            return step.reason
-    return ""
 
 
 def _offline_reason(request, state: wf.ItemState) -> str | None:
