@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
+from sqlalchemy import func, select
 
 from portal.accounts import coordination
 from portal.content import catalog
-from portal.content.models import RegionKind
+from portal.content.models import PracticeExample, RegionKind, Status
 from portal.security import Permissions
 from portal.views.helpers import crumbs
 
@@ -30,9 +31,39 @@ def theme_detail(request):
             "breadcrumbs": crumbs(request, ("Thema's", request.route_url("themas")), (theme.name, None))}
 
 
+def regions_with_content(tree: list[dict]) -> list[dict]:
+    """The region tree (catalog.region_tree) without the regions that have no published example: all 342 gemeenten
+    can be chosen in the contribution form, but lists, the sitemap and the overview show only regions with content.
+    A province or jeugdregio stays when something below it has content."""
+    quiet = []
+    for province in tree:
+        youth = []
+        for region in province["jeugdregios"]:
+            gemeenten = [g for g in region["gemeenten"] if g["count"]]
+            if region["count"] or gemeenten:
+                youth.append({**region, "gemeenten": gemeenten})
+        if province["count"] or youth:
+            quiet.append({**province, "jeugdregios": youth})
+    return quiet
+
+
+def _subregions_with_content(dbsession, region) -> list:
+    """The jeugdregio's of a provincie, or the gemeenten of a jeugdregio, that have published examples (one query)."""
+    below = catalog.subregions(dbsession, region)
+    if not below:
+        return []
+    column = (PracticeExample.youth_region_id if region.kind == RegionKind.PROVINCE
+              else PracticeExample.gemeente_id)
+    query = (select(column, func.count()).where(PracticeExample.status == Status.PUBLISHED,
+                                                column.in_([r.id for r in below])).group_by(column))
+    counted = dict(dbsession.execute(query).all())
+    return [r for r in below if counted.get(r.id)]
+
+
 @view_config(route_name="regios", renderer="portal:templates/regions.jinja2", permission=Permissions.VIEW)
 def region_list(request):
-    return {"tree": catalog.region_tree(request.dbsession), "breadcrumbs": crumbs(request, ("Regio's", None))}
+    return {"tree": regions_with_content(catalog.region_tree(request.dbsession)),
+            "breadcrumbs": crumbs(request, ("Regio's", None))}
 
 
 REGION_KIND_LABELS = {RegionKind.PROVINCE: "Provincie", RegionKind.YOUTH_REGION: "Jeugdregio",
@@ -52,7 +83,8 @@ def region_detail(request):
     return {"region": region, "kind_label": REGION_KIND_LABELS[region.kind],
             "filter_name": REGION_FILTER[region.kind],
             "examples": catalog.examples_in_region(request.dbsession, region),
-            "subregions": catalog.subregions(request.dbsession, region),
+            # Only those with content; a region without content still answers (200) with a short note.
+            "subregions": _subregions_with_content(request.dbsession, region),
             # Named only with their consent (portal.accounts.coordination.public_coordinators).
             "coordinators": coordination.public_coordinators(request.dbsession, region),
             "breadcrumbs": crumbs(request, *trail, (region.name, None))}
