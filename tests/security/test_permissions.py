@@ -1,6 +1,8 @@
 """Permission matrix: every route of the real route table, tried by every role and by anonymous visitors.
 
-Routes not listed in RESTRICTED must be open to everyone; the restricted ones to exactly the roles named.
+Routes not listed in RESTRICTED must be open to everyone; the restricted ones to exactly the roles named. The item
+lies in gemeente Zwolle: one regiocoördinator coordinates Zwolle's jeugdregio (COORD_IN), the other the jeugdregio
+of Hengelo (COORD_OUT), so the matrix proves a coordinator can do nothing with an item outside their regions.
 """
 
 from __future__ import annotations
@@ -12,37 +14,47 @@ from pyramid.interfaces import IRoutesMapper
 from sqlalchemy import select
 from workflow.helpers import add_user, csrf_token, login
 
+from portal.accounts import coordination
 from portal.accounts import services as accounts
-from portal.accounts.models import AccountRequest
+from portal.accounts.models import AccountRequest, User
 from portal.content.models import PracticeExample, Region, Source, Status, Theme
 from portal.workflow import services as wf
 from portal.workflow.models import CaseTip
 
 ANON, OWNER, OTHER, EDITOR, ADMIN = "bezoeker", "bijdrager", "andere-bijdrager", "redacteur", "beheerder"
-ROLES = (ANON, OWNER, OTHER, EDITOR, ADMIN)
-CONTRIBUTORS = {OWNER, OTHER, EDITOR, ADMIN}
+COORD_IN, COORD_OUT = "regiocoordinator-hier", "regiocoordinator-elders"
+ROLES = (ANON, OWNER, OTHER, COORD_IN, COORD_OUT, EDITOR, ADMIN)
+COORDINATORS = {COORD_IN, COORD_OUT}
+CONTRIBUTORS = {OWNER, OTHER, EDITOR, ADMIN} | COORDINATORS
 EDITORS = {EDITOR, ADMIN}
+#: Who may review this item: the editors and the coordinator of its region, never the other coordinator.
+REVIEWERS = EDITORS | {COORD_IN}
 
 RESTRICTED: dict[str, set[str]] = {
     "bijdragen": CONTRIBUTORS,
     "mijn_bijdragen": CONTRIBUTORS,
     "wachtwoord_wijzigen": CONTRIBUTORS,  # every logged-in user
     "bijdrage": {OWNER, EDITOR, ADMIN},
-    "redactie": EDITORS,
-    "redactie_item": EDITORS,
-    "redactie_besluit": EDITORS,
-    "redactie_bewerken": EDITORS,
-    "redactie_geschiedenis": EDITORS,
-    "redactie_revisie": EDITORS,
-    "redactie_herstellen": EDITORS,
+    "redactie": EDITORS | COORDINATORS,  # a coordinator's queue lists only their regions' items
+    "redactie_item": REVIEWERS,
+    "redactie_besluit": REVIEWERS,
+    "redactie_bewerken": REVIEWERS,
+    "redactie_geschiedenis": REVIEWERS,
+    "redactie_revisie": REVIEWERS,
+    "redactie_herstellen": REVIEWERS,
+    "redactie_offline": REVIEWERS,
+    "redactie_online": REVIEWERS,
     "redactie_aanmelding": EDITORS,
+    "redactie_vermelding": COORDINATORS | {ADMIN},
     "beheer_gebruikers": {ADMIN},
     "beheer_gebruiker": {ADMIN},
+    "beheer_regios": {ADMIN},
     "beheer_aanvraag": {ADMIN},
 }
-POST_ONLY = {"redactie_besluit", "redactie_herstellen", "beheer_gebruiker", "beheer_aanvraag"}
+POST_ONLY = {"redactie_besluit", "redactie_herstellen", "redactie_offline", "redactie_online", "redactie_vermelding",
+             "beheer_gebruiker", "beheer_aanvraag"}
 LOGIN_USERS = {OWNER: "eigenaar@example.nl", OTHER: "ander@example.nl", EDITOR: "redacteur@example.nl",
-               ADMIN: "beheerder@example.nl"}
+               ADMIN: "beheerder@example.nl", COORD_IN: "coord-hier@example.nl", COORD_OUT: "coord-elders@example.nl"}
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +64,15 @@ def world(database_factory, tmp_path_factory):
     site = Site(database_factory.copy(), tmp_path_factory.mktemp("matrix"))
     ids = {}
     for role, email in LOGIN_USERS.items():
-        ids[role] = add_user(site, email, "bijdrager" if role == OTHER else role)
+        ids[role] = add_user(site, email, "bijdrager" if role in (OTHER, *COORDINATORS) else role)
     with site.session() as db:
-        owner = db.get(__import__("portal.accounts.models").accounts.models.User, ids[OWNER])
-        state, _ = wf.create_contribution(db, owner, {"title": "Matrixvoorbeeld", "tips": ["tip"]}, "t" * 20)
+        owner = db.get(User, ids[OWNER])
+        admin = db.get(User, ids[ADMIN])
+        for role, gemeente in ((COORD_IN, "zwolle"), (COORD_OUT, "hengelo")):
+            youth_region = db.scalar(select(Region).where(Region.slug == gemeente)).youth_region
+            coordination.grant(db, db.get(User, ids[role]), youth_region, admin)
+        state, _ = wf.create_contribution(db, owner, {"title": "Matrixvoorbeeld", "tips": ["tip"],
+                                                      "gemeente": "zwolle"}, "t" * 20)
         wf.save(db, state, owner, {**state.data(), "summary": "tweede versie"}, state.version)
         tip = CaseTip(name="Tipgever", email="tip@example.nl", description="Kijk eens in Ede.")
         db.add(tip)
@@ -86,7 +103,7 @@ def fill(route, values, ids) -> str:
     def value(match):
         name = match.group(1)
         if name == "id":
-            if route.name.startswith("beheer_gebruiker"):
+            if route.name.startswith("beheer_gebruiker") or route.name == "beheer_regios":
                 return str(ids[OTHER])
             if route.name == "beheer_aanvraag":
                 return str(values["id_request"])
@@ -166,3 +183,11 @@ def test_unknown_and_malformed_ids_are_404(world):
     _site, apps, _values, _ids = world
     for path in ("/bijdragen/999999", "/bijdragen/abc", "/redactie/voorbeelden/0", "/redactie/aanmeldingen/x"):
         apps[EDITOR].get(path, status=404)
+
+
+def test_coordinator_queue_lists_only_their_regions(world):
+    _site, apps, _values, _ids = world
+    assert "Matrixvoorbeeld" in apps[COORD_IN].get("/redactie")
+    elsewhere = apps[COORD_OUT].get("/redactie")
+    assert "Matrixvoorbeeld" not in elsewhere and "Aanmeldingen van bezoekers" not in elsewhere
+    assert "Matrixvoorbeeld" in apps[EDITOR].get("/redactie")
