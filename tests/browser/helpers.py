@@ -45,6 +45,48 @@ _OVERFLOW = """() => {
 }"""
 
 
+# What axe cannot see: every visible control takes focus and shows a focus ring (outline or box shadow); one <title>
+# and an <h1>. (The skip link is checked with real key presses in keyboard_problems.)
+_FOCUS = """() => {
+  const out = [];
+  const sel = 'a[href],button,input:not([type=hidden]),select,textarea,summary,[tabindex]:not([tabindex="-1"])';
+  for (const el of document.querySelectorAll(sel)) {
+    if (!el.checkVisibility() || el.closest('.hp-field') || el.disabled) continue;
+    el.focus();
+    const cs = getComputedStyle(el);
+    const ring = (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) || cs.boxShadow !== 'none';
+    if (document.activeElement !== el) out.push('cannot take focus: ' + el.outerHTML.slice(0, 100));
+    else if (!ring) out.push('no visible focus ring: ' + el.outerHTML.slice(0, 100));
+  }
+  document.activeElement && document.activeElement.blur();
+  if (!document.title.trim()) out.push('no <title>');
+  if (!document.querySelector('h1')) out.push('no <h1>');
+  return out;
+}"""
+
+
+def keyboard_problems(page) -> list[str]:
+    """The skip link is the first Tab stop, is visible then and moves focus to <main>; every visible control takes
+    focus with a visible focus ring; the page has a title and an <h1>."""
+    problems = []
+    # Put the focus navigation starting point at the top of <body> (a temporary focused element, then removed).
+    page.evaluate("""() => { const t = document.createElement('span'); t.tabIndex = -1;
+        document.body.prepend(t); t.focus(); t.remove(); window.scrollTo(0, 0); }""")
+    page.keyboard.press("Tab")
+    first = page.evaluate("""() => { const a = document.activeElement, box = a.getBoundingClientRect();
+        return {skip: a.classList.contains('skip-link'), visible: box.left >= 0 && box.top >= 0 && box.width > 1,
+                html: a.outerHTML.slice(0, 100)}; }""")
+    if not first["skip"]:
+        problems.append(f"the first Tab stop is not the skip link but {first['html']}")
+    else:
+        if not first["visible"]:
+            problems.append("the skip link is not visible when it has focus")
+        page.keyboard.press("Enter")
+        if page.evaluate("() => document.activeElement.tagName") != "MAIN":
+            problems.append("the skip link does not move focus to <main>")
+    return problems + page.evaluate(_FOCUS)
+
+
 def axe_violations(page, axe_source: str) -> list[dict]:
     """axe-core's WCAG 2.1 A/AA violations on the page as it is now (injected once per document)."""
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):

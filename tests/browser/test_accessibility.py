@@ -1,4 +1,5 @@
-"""axe-core (WCAG 2.0/2.1 A and AA) on every page type, at 1280 and at 390 px, in a real Chromium.
+"""axe-core (WCAG 2.0/2.1 A and AA) on every page type, at 1280 and at 390 px, in a real Chromium; plus the keyboard
+checks axe cannot do (skip link first and working, a focus ring on every control, a title and an <h1>).
 
 The concrete pages (first example, a theme, ...) are read from the running portal's own lists and sitemap, so the
 test follows the content. A failure lists every violation: rule id, impact, target selectors, page and width.
@@ -10,7 +11,7 @@ import pytest
 from pyramid.interfaces import IRoutesMapper
 from workflow.helpers import PASSWORD, add_user
 
-from browser.helpers import axe_violations, describe_violations, label, log_in
+from browser.helpers import axe_violations, describe_violations, keyboard_problems, label, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -31,13 +32,19 @@ def report(failures: list[str]) -> None:
 
 
 def check(page, axe_source: str, name: str) -> list[str]:
-    """axe at both widths on the page that is open now; a description of each failing width."""
+    """axe at both widths on the page that is open now, and the keyboard checks at the first width; a description
+    of each failing width."""
     failures = []
+    url = page.url
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         violations = axe_violations(page, axe_source)
         if violations:
-            failures.append(describe_violations(f"{name} ({page.url}) at {width} px", violations))
+            failures.append(describe_violations(f"{name} ({url}) at {width} px", violations))
+        if width == WIDTHS[0]:
+            problems = keyboard_problems(page)
+            if problems:
+                failures.append(f"{name} ({url}) at {width} px: keyboard\n" + "\n".join(f"  {p}" for p in problems))
     return failures
 
 
