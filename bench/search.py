@@ -794,14 +794,15 @@ def main(argv=None) -> int:
             run = workdir / f"portal-{args.portal_examples}"
             shutil.rmtree(run, ignore_errors=True)
             run.mkdir()
-            report(f"portal index, real content + {args.portal_examples:,} generated examples".replace(",", "."),
+            count = f"{args.portal_examples:,}".replace(",", ".")
+            report(f"portal index: real content + {count} generated examples",
                    portal_corpus(run, args.portal_examples), run, args)
         if args.synthetic:
             run = workdir / f"synthetic-{args.synthetic}"
             shutil.rmtree(run, ignore_errors=True)
             run.mkdir()
-            report(f"synthetic {args.synthetic:,} documents".replace(",", "."), synthetic_corpus(run, args.synthetic),
-                   run, args)
+            count = f"{args.synthetic:,}".replace(",", ".")
+            report(f"synthetic {count} documents", synthetic_corpus(run, args.synthetic), run, args)
     finally:
         if not args.keep and not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)

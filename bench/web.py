@@ -67,9 +67,10 @@ application from the same ini (``pyramid.paster.get_app``, logging as configured
 app (``webob.Request.blank(url).get_response(app)``, no server, no socket), before any server of the run is
 started. Per target: 3 unmeasured calls, then ``--requests`` calls with a distinct ``_nc`` parameter each (miss;
 with ``--miss-by cookie`` a distinct unknown session cookie) and ``--requests`` calls of the bare URL (hit);
-printed are the median milliseconds of each and the median number of SQL statements per call (counted by a
-``before_cursor_execute`` listener on the application's engine, for the calling thread only: the search index
-writer thread's statements are not counted).
+printed are the median wall milliseconds of each, the median CPU milliseconds of the calling thread (less
+disturbed by other work on a shared machine; excludes the PostgreSQL server's own work), and the median number of
+SQL statements per call (counted by a ``before_cursor_execute`` listener on the application's engine, for the
+calling thread only: the search index writer thread's statements are not counted).
 """
 
 from __future__ import annotations
@@ -432,13 +433,13 @@ def in_process_main(ini: str, requests: int, miss_by: str) -> int:
         if threading.get_ident() == me:
             statements[0] += 1
 
-    def call(path: str, headers: dict | None = None) -> tuple[float, int, int]:
+    def call(path: str, headers: dict | None = None) -> tuple[float, int, int, float]:
         request = Request.blank(path, base_url="http://127.0.0.1", headers=headers or {})
         before = statements[0]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         response = request.get_response(app)
-        elapsed = time.perf_counter() - start
-        return elapsed * 1000, statements[0] - before, response.status_int
+        elapsed, cpu = time.perf_counter() - start, time.thread_time() - cpu
+        return elapsed * 1000, statements[0] - before, response.status_int, cpu * 1000
 
     out: dict[str, dict] = {}
     for label, path in TARGETS:
@@ -451,12 +452,14 @@ def in_process_main(ini: str, requests: int, miss_by: str) -> int:
             name, _, value = header.strip().partition(": ")
             miss.append(call(miss_path, {name: value} if header else None))
         hit = [call(path) for _ in range(requests)]
-        statuses |= {s for _t, _n, s in miss + hit}
+        statuses |= {c[2] for c in miss + hit}
         out[label] = {
-            "miss_ms": statistics.median(t for t, _n, _s in miss),
-            "miss_sql": statistics.median(n for _t, n, _s in miss),
-            "hit_ms": statistics.median(t for t, _n, _s in hit),
-            "hit_sql": statistics.median(n for _t, n, _s in hit),
+            "miss_ms": statistics.median(c[0] for c in miss),
+            "miss_cpu": statistics.median(c[3] for c in miss),
+            "miss_sql": statistics.median(c[1] for c in miss),
+            "hit_ms": statistics.median(c[0] for c in hit),
+            "hit_cpu": statistics.median(c[3] for c in hit),
+            "hit_sql": statistics.median(c[1] for c in hit),
             "statuses": sorted(statuses),
         }
     closer = getattr(app.registry, "portal_close", None)
@@ -524,11 +527,12 @@ def run_round(title: str, baselines: list[Server], sites: list[Site], args) -> N
 def print_in_process(site: Site, figures: dict) -> None:
     print(f"\nin-process ({site.label}, {site.db}): direct WSGI call, median of {figures['_requests']} calls; "
           "SQL = statements per call (median)")
-    print(f"{'target':<22} {'miss ms':>8} {'miss SQL':>9} {'hit ms':>8} {'hit SQL':>8}  statuses")
+    print(f"{'target':<22} {'miss ms':>8} {'miss cpu':>9} {'miss SQL':>9} {'hit ms':>8} {'hit cpu':>8} "
+          f"{'hit SQL':>8}  statuses")
     for label, _path in TARGETS:
         f = figures[label]
-        print(f"{label:<22} {f['miss_ms']:>8.2f} {f['miss_sql']:>9g} {f['hit_ms']:>8.2f} {f['hit_sql']:>8g}  "
-              f"{','.join(map(str, f['statuses']))}", flush=True)
+        print(f"{label:<22} {f['miss_ms']:>8.2f} {f['miss_cpu']:>9.2f} {f['miss_sql']:>9g} {f['hit_ms']:>8.2f} "
+              f"{f['hit_cpu']:>8.2f} {f['hit_sql']:>8g}  {','.join(map(str, f['statuses']))}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
