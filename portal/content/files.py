@@ -52,8 +52,8 @@ class DuplicateKeyError(yaml.YAMLError):
         self.key, self.problem_mark, self.problem = key, mark, f"sleutel {key!r} komt twee keer voor"
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys instead of overwriting the first value."""
+class _RefuseDuplicateKeys:
+    """Loader mixin that refuses duplicate keys instead of overwriting the first value."""
 
     def construct_mapping(self, node, deep=False):
         if isinstance(node, yaml.MappingNode):
@@ -70,8 +70,17 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+class _StrictLoader(_RefuseDuplicateKeys, yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys instead of overwriting the first value."""
+
+
 def _safe_load(text: str) -> Any:
     return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+class _FastStrictLoader(_RefuseDuplicateKeys, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """The same strictness with libyaml's parser where it is installed: the vocabulary (all 342 gemeenten) parses in
+    a tenth of the time, which every portal-load pays."""
 
 
 class ContentError(Exception):
@@ -210,7 +219,7 @@ def _line_of(text: str, field: str) -> int | None:
 
 def _load_yaml(path: Path) -> Any:
     try:
-        return _safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_FastStrictLoader)  # noqa: S506 - SafeLoader
     except UnicodeDecodeError:
         raise ContentError(path, None, "het bestand is geen geldige UTF-8-tekst") from None
     except yaml.YAMLError as exc:
@@ -256,6 +265,7 @@ def read_vocabulary(content_dir: Path) -> Vocabulary:
     duplicates = {s for s in all_slugs if all_slugs.count(s) > 1}
     if duplicates:
         raise ContentError(paths[2], None, f"slug gebruikt voor meer dan één regio: {', '.join(sorted(duplicates))}")
+    _check_region_fields(paths[2], provinces + youth + municipalities)
     province_slugs = {p["slug"] for p in provinces}
     youth_slugs = {y["slug"] for y in youth}
     for entry in youth + municipalities:
@@ -265,7 +275,7 @@ def read_vocabulary(content_dir: Path) -> Vocabulary:
         if entry["jeugdregio"] not in youth_slugs:
             raise ContentError(paths[2], "jeugdregio",
                                f"{entry['slug']!r}: onbekende jeugdregio {entry['jeugdregio']!r}")
-    _check_region_details(paths[2], provinces, youth, municipalities)
+    _check_region_details(paths[2], youth, municipalities)
     places = _read_places(vocab_dir / PLACES_FILE, {m["slug"] for m in municipalities})
     if places:
         paths.append(vocab_dir / PLACES_FILE)
@@ -273,10 +283,9 @@ def read_vocabulary(content_dir: Path) -> Vocabulary:
     return Vocabulary(themes, school_types, provinces, youth, municipalities, digest, places)
 
 
-def _check_region_details(path: Path, provinces: list, youth: list, municipalities: list) -> None:
-    """Aliases are lists of names; each gemeente has exactly one jeugdregio and one provincie (a slug, not a list);
-    every jeugdregio has gemeenten; no name or alias stands for two gemeenten."""
-    for entry in provinces + youth + municipalities:
+def _check_region_fields(path: Path, entries: list) -> None:
+    """Aliases are lists of names; a gemeente has exactly one jeugdregio and one provincie (a slug, not a list)."""
+    for entry in entries:
         aliases = entry.get("aliases")
         if aliases is not None and (not isinstance(aliases, list)
                                     or not all(isinstance(a, str) and a.strip() for a in aliases)):
@@ -284,6 +293,10 @@ def _check_region_details(path: Path, provinces: list, youth: list, municipaliti
         for key in ("jeugdregio", "provincie"):
             if key in entry and not isinstance(entry[key], str):
                 raise ContentError(path, key, f"{entry['slug']!r}: verwacht precies één {key} (een slug)")
+
+
+def _check_region_details(path: Path, youth: list, municipalities: list) -> None:
+    """Every jeugdregio has gemeenten; no name or alias stands for two gemeenten."""
     used = {m["jeugdregio"] for m in municipalities}
     empty = [y["slug"] for y in youth if y["slug"] not in used]
     if empty:

@@ -57,6 +57,7 @@ def load_content(dbsession: Session, content_dir: Path) -> LoadReport:
         _sync_items(dbsession, model, [i for i in items if i.kind == kind], apply, lookups, report)
         dbsession.flush()
         lookups.refresh(dbsession)
+    _drop_stale_regions(dbsession, vocabulary)
     return report
 
 
@@ -124,16 +125,16 @@ def _sync_vocabulary(dbsession: Session, vocabulary: Vocabulary) -> None:
         region = regions[entry["slug"]]
         region.province = regions.get(entry.get("provincie")) if entry.get("provincie") else None
         region.youth_region = regions.get(entry.get("jeugdregio")) if entry.get("jeugdregio") else None
-    _drop_stale_regions(dbsession, [r for slug, r in regions.items()
-                                    if slug not in {e["slug"] for _k, e in ordered} and r.id is not None])
 
 
-def _drop_stale_regions(dbsession: Session, stale: list[Region]) -> None:
-    """A region that left the vocabulary (a merged gemeente) goes, unless something still points at it (an example
-    made through the website, a coordinator's grant): then it stays, so nothing is lost, until that is moved."""
+def _drop_stale_regions(dbsession: Session, vocabulary: Vocabulary) -> None:
+    """A region that left the vocabulary (a merged gemeente) goes once the content no longer uses it, unless something
+    else still points at it (an example made through the website, a coordinator's grant): then it stays, so nothing
+    is lost, until that is moved. Runs after the items, which may just have moved to the new gemeente."""
+    wanted = {e["slug"] for e in vocabulary.provinces + vocabulary.youth_regions + vocabulary.municipalities}
+    stale = [r for r in dbsession.scalars(select(Region)) if r.slug not in wanted]
     if not stale:
         return
-    dbsession.flush()
     ids = {r.id for r in stale}
     used: set[int] = set()
     for table in Region.metadata.sorted_tables:

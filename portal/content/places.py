@@ -61,6 +61,13 @@ class PlaceIndex:
             if slug in self.names:
                 self._add(place, slug, f"{place} (gemeente {self.names[slug]})")
 
+    @staticmethod
+    @functools.lru_cache(maxsize=8)
+    def cached(municipalities: tuple[tuple[str, str, tuple[str, ...]], ...],
+               places: tuple[tuple[str, str], ...]) -> PlaceIndex:
+        """The same index for the same data (the form builds it on every request; read-only once built)."""
+        return PlaceIndex(municipalities, places)
+
     def _add(self, text: str, slug: str, label: str) -> None:
         key = normalise(text)
         if not key:

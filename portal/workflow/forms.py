@@ -137,8 +137,8 @@ class Vocabulary:
         regions = list(dbsession.scalars(select(Region).order_by(Region.name)))
         self.municipalities = [(r.slug, r.name) for r in regions if r.kind == RegionKind.MUNICIPALITY]
         #: Finds the gemeente for what people type: its name, an alias, or a woonplaats (places: woonplaatsen.csv).
-        self.place_index = PlaceIndex([(r.slug, r.name, r.aliases or []) for r in regions
-                                       if r.kind == RegionKind.MUNICIPALITY], places)
+        self.place_index = PlaceIndex.cached(tuple((r.slug, r.name, tuple(r.aliases or [])) for r in regions
+                                                   if r.kind == RegionKind.MUNICIPALITY), tuple(places))
         self.provinces = [(r.slug, r.name) for r in regions if r.kind == RegionKind.PROVINCE]
         self.themes = [(t.slug, t.name) for t in dbsession.scalars(select(Theme).order_by(Theme.position))]
         self.school_types = [(t.slug, t.name)
