@@ -92,9 +92,13 @@ def published_examples() -> Select:
     return select(PracticeExample).where(PracticeExample.status == Status.PUBLISHED)
 
 
-def parse_filters(params: Mapping, dbsession: Session) -> ExampleFilters:
-    """Read repeatable facet parameters (``thema=a&thema=b``); unknown values are a clear error."""
-    known = vocabulary_slugs(dbsession)
+def parse_filters(params: Mapping, dbsession: Session,
+                  known: Mapping[str, frozenset[str]] | None = None) -> ExampleFilters:
+    """Read repeatable facet parameters (``thema=a&thema=b``); unknown values are a clear error.
+
+    ``known``: the vocabulary_slugs() to check against, when the caller already has them (memoized per generation).
+    """
+    known = known if known is not None else vocabulary_slugs(dbsession)
     values = {}
     for facet in FACETS:
         raw = params.getall(facet) if hasattr(params, "getall") else params.get(facet, [])
@@ -132,13 +136,13 @@ def parse_sort(params: Mapping) -> str:
     return sort
 
 
-def vocabulary_slugs(dbsession: Session) -> dict[str, set[str]]:
+def vocabulary_slugs(dbsession: Session) -> dict[str, frozenset[str]]:
     regions = dbsession.execute(select(Region.slug, Region.kind)).all()
     return {
-        "thema": set(dbsession.scalars(select(Theme.slug))),
-        "schooltype": set(dbsession.scalars(select(SchoolType.slug))),
-        "provincie": {slug for slug, kind in regions if kind == RegionKind.PROVINCE},
-        "regio": {slug for slug, kind in regions if kind != RegionKind.PROVINCE},
+        "thema": frozenset(dbsession.scalars(select(Theme.slug))),
+        "schooltype": frozenset(dbsession.scalars(select(SchoolType.slug))),
+        "provincie": frozenset(slug for slug, kind in regions if kind == RegionKind.PROVINCE),
+        "regio": frozenset(slug for slug, kind in regions if kind != RegionKind.PROVINCE),
     }
 
 
@@ -233,7 +237,11 @@ def _possible_slug(slug: str) -> bool:
 def get_published_example(dbsession: Session, slug: str) -> PracticeExample | None:
     if not _possible_slug(slug):
         return None
-    return dbsession.scalar(published_examples().where(PracticeExample.slug == slug))
+    return dbsession.scalar(published_examples().where(PracticeExample.slug == slug).options(
+        joinedload(PracticeExample.source), joinedload(PracticeExample.gemeente),
+        joinedload(PracticeExample.youth_region), joinedload(PracticeExample.province),
+        selectinload(PracticeExample.themes), selectinload(PracticeExample.school_types),
+        selectinload(PracticeExample.contacts), selectinload(PracticeExample.tips)))
 
 
 def card_loading() -> tuple:
@@ -250,6 +258,11 @@ def featured_examples(dbsession: Session, limit: int = 6) -> list[PracticeExampl
     return list(dbsession.scalars(
         published_examples().where(PracticeExample.featured.is_(True)).options(*card_loading())
         .order_by(PracticeExample.title).limit(limit)))
+
+
+def published_example_slugs(dbsession: Session) -> list[str]:
+    return list(dbsession.scalars(published_examples().with_only_columns(PracticeExample.slug)
+                                  .order_by(PracticeExample.slug)))
 
 
 def count_published_examples(dbsession: Session) -> int:
@@ -337,7 +350,8 @@ def examples_in_region(dbsession: Session, region: Region) -> list[PracticeExamp
     column = {RegionKind.PROVINCE: PracticeExample.province_id,
               RegionKind.YOUTH_REGION: PracticeExample.youth_region_id,
               RegionKind.MUNICIPALITY: PracticeExample.gemeente_id}[region.kind]
-    return list(dbsession.scalars(published_examples().where(column == region.id).order_by(PracticeExample.title)))
+    return list(dbsession.scalars(published_examples().where(column == region.id).options(*card_loading())
+                                  .order_by(PracticeExample.title)))
 
 
 def subregions(dbsession: Session, region: Region) -> Sequence[Region]:
@@ -357,7 +371,8 @@ def get_theme(dbsession: Session, slug: str) -> Theme | None:
 
 def examples_from_source(dbsession: Session, source: Source) -> list[PracticeExample]:
     return list(dbsession.scalars(
-        published_examples().where(PracticeExample.source_id == source.id).order_by(PracticeExample.title)))
+        published_examples().where(PracticeExample.source_id == source.id).options(*card_loading())
+        .order_by(PracticeExample.title)))
 
 
 def articles_from_source(dbsession: Session, source: Source) -> list[Article]:

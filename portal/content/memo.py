@@ -35,6 +35,10 @@ def term(obj) -> Term:
 
 
 class GenerationMemo:
+    #: Values kept per generation at most; beyond it (e.g. every filter combination a crawler tries) values are
+    #: computed but not kept, so memory stays bounded whatever the requests.
+    MAX_VALUES = 1000
+
     def __init__(self):
         self._generation: int | None = None
         self._values: dict[str, Any] = {}
@@ -48,7 +52,7 @@ class GenerationMemo:
         with self._lock:
             if self._generation is None or generation > self._generation:
                 self._generation, self._values = generation, {}
-            if generation == self._generation:
+            if generation == self._generation and len(self._values) < self.MAX_VALUES:
                 self._values[name] = value
         return value
 

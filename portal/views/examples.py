@@ -8,6 +8,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
 from portal.content import catalog
+from portal.content.memo import memoized
 from portal.security import Permissions
 from portal.views.helpers import FACET_LABELS, crumbs, filters_url, page_window
 
@@ -19,10 +20,14 @@ PER_PAGE = 12
 @view_config(route_name="voorbeelden", renderer="portal:templates/examples.jinja2", permission=Permissions.VIEW)
 def example_list(request):
     params = request.GET
-    filters = catalog.parse_filters(params, request.dbsession)
+    db = request.dbsession
+    known = memoized(request, "vocabulary_slugs", lambda: catalog.vocabulary_slugs(db))
+    filters = catalog.parse_filters(params, db, known)
     sort = catalog.parse_sort(params)
     page_number = catalog.parse_int(params, "page", 1, maximum=10_000)
-    result = catalog.example_page(request.dbsession, filters, page=page_number, per_page=PER_PAGE, sort=sort)
+    result = catalog.example_page(db, filters, page=page_number, per_page=PER_PAGE, sort=sort, with_facets=False)
+    # Counts depend only on the filters (not on page or sort): once per generation and filter combination.
+    result.facets = memoized(request, "facets?" + repr(filters.as_params()), lambda: catalog.facet_counts(db, filters))
     if page_number > result.pages:
         raise HTTPNotFound(f"Pagina {page_number} bestaat niet; er zijn {result.pages} pagina's.")
     labels = catalog.filter_labels(request.dbsession, filters)

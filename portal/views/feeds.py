@@ -41,8 +41,7 @@ def sitemap(request):
     db = request.dbsession
     overviews = ("home", "voorbeelden", "themas", "regios", "kennis", "bronnen", "over")
     urls = [request.route_url(name) for name in overviews]
-    page = catalog.example_page(db, catalog.ExampleFilters(), per_page=100_000, with_facets=False)
-    urls += [request.route_url("voorbeeld", slug=e.slug) for e in page.items]
+    urls += [request.route_url("voorbeeld", slug=slug) for slug in catalog.published_example_slugs(db)]
     urls += [request.route_url("kennisartikel", slug=a.slug) for a in catalog.published_articles(db)]
     urls += [request.route_url("bron", slug=s.slug) for s in catalog.published_sources(db)]
     urls += [request.route_url("thema", slug=t.slug) for t, _e, _a in catalog.themes_with_counts(db)]
