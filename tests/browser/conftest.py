@@ -96,11 +96,24 @@ def axe_source() -> str:
 
 
 @pytest.fixture
-def page(chromium, live_server):
-    """A fresh browser context (no cookies) per test. CSP bypassed only so that axe can be injected: the portal
-    itself sends no JavaScript."""
-    context = chromium.new_context(base_url=live_server.url, bypass_csp=True, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    yield page
-    context.close()
+def new_page(chromium, live_server):
+    """Open pages in fresh browser contexts (own cookies: one per person in a story); all closed after the test.
+    CSP is bypassed only so that axe can be injected: the portal itself needs no JavaScript."""
+    contexts = []
+
+    def make():
+        context = chromium.new_context(base_url=live_server.url, bypass_csp=True,
+                                       viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    """A page in a fresh browser context (no cookies)."""
+    return new_page()
