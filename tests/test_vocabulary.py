@@ -261,15 +261,16 @@ def test_form_accepts_gemeente_or_woonplaats(site, typed, slug, jeugdregio, prov
     app = _contributor(site)
     form = contribution_form(app.get("/bijdragen"))
     fill_complete(form, title=f"Voorbeeld uit {typed}", gemeente=typed)
-    saved = form.submit("indienen")
+    saved = form.submit("opslaan")
     assert saved.status_int == 303, saved.text[:2000]
+    again = contribution_form(app.get(f"/bijdragen/{item_id(saved)}"))
+    assert again["gemeente"].value == shown  # the gemeente's name is shown again, not its slug
+    again.submit("indienen", status=303)
     with site.session() as db:
         example = db.get(PracticeExample, item_id(saved))
         assert example.status == Status.SUBMITTED
         assert (example.gemeente.slug, example.youth_region.slug, example.province.slug) == (slug, jeugdregio,
                                                                                            provincie)
-    again = contribution_form(app.get(f"/bijdragen/{item_id(saved)}"))
-    assert again["gemeente"].value == shown
 
 
 @pytest.mark.parametrize(("typed", "message"), [
@@ -344,4 +345,5 @@ def test_region_overviews_do_not_query_per_region(site, path):
         site.testapp().get(path, status=200)
     finally:
         event.remove(engine, "before_cursor_execute", count)
-    assert 0 < len(statements) <= 15, statements
+    touching_regions = [s for s in statements if "FROM regions" in s]
+    assert 0 < len(touching_regions) <= 2 and len(statements) <= 30, statements
