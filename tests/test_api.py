@@ -214,7 +214,9 @@ def test_full_item(testapp, slug):
     assert data["tips"] == meta["tips"]
     assert data["contacts"] == [
         {"name": c["name"], "role": c.get("role") or None, "organisation": c.get("organisation") or None,
-         "email": c.get("email") or None} for c in meta["contacts"]]
+         # issue 10: the address only with consent or as an organisation mailbox
+         "email": (c.get("email") if c["consent"] or c["organisation_email"] else None) or None}
+        for c in meta["contacts"]]
     assert data["target_group"] == meta["target_group"]
     assert data["partners"] == meta["partners"]
     assert data["financing"] == meta["financing"]
@@ -226,7 +228,9 @@ def test_full_item(testapp, slug):
 
 
 def test_emails_only_where_published(testapp):
-    with_email = {s for s, i in EXAMPLES.items() if any(c.get("email") for c in i.meta["contacts"])}
+    with_email = {s for s, i in EXAMPLES.items()
+                  if any(c.get("email") and (c["consent"] or c["organisation_email"]) for c in i.meta["contacts"])}
+    assert with_email  # the organisation mailbox of Gemeente Waadhoeke
     for slug in EXAMPLES:
         contacts = testapp.get(f"/api/voorbeelden/{slug}").json["contacts"]
         assert any(c["email"] for c in contacts) == (slug in with_email)

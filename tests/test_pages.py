@@ -203,8 +203,11 @@ def test_example_page(testapp, slug):
         assert [li.get_text() for li in tips] == meta["tips"]
     for contact in meta["contacts"]:
         assert contact["name"] in text
-        if contact.get("email"):
-            assert main.find("a", href=f"mailto:{contact['email']}") is not None
+        if contact.get("email"):  # issue 10: shown only with consent or as an organisation mailbox
+            shown = contact["consent"] or contact["organisation_email"]
+            assert (main.find("a", href=f"mailto:{contact['email']}") is not None) == shown
+            assert (contact["email"] in text) == shown
+    assert main.find("a", href=f"/voorbeelden/{meta['slug']}/contact") is not None
     for partner in meta["partners"]:
         assert partner in text
     for school_type in meta["school_types"]:
