@@ -13,8 +13,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 from conftest import CONTENT_DIR
+from workflow.helpers import PASSWORD, add_user
 
-from browser.helpers import horizontal_overflow
+from browser.helpers import horizontal_overflow, log_in
+from portal.accounts.models import User
+from portal.workflow import services as wf
 
 pytestmark = pytest.mark.browser
 
@@ -64,6 +67,45 @@ def test_no_page_scrolls_sideways(page, live_server):
     if failures:
         pytest.fail(f"{len(failures)} page/width combination(s) scroll sideways (of {len(paths)} pages):\n"
                     + "\n".join(failures), pytrace=False)
+
+
+SIGNED_IN_PAGES = ("/bijdragen", "/mijn-bijdragen", "/redactie", "/beheer/gebruikers", "/account/wachtwoord")
+
+
+def submitted_example(site) -> int:
+    """A contributor's example, submitted to the editors (through the workflow services)."""
+    owner_id = add_user(site, "breedte-bijdrager@example.nl", "bijdrager", name="Bo Bijdrager")
+    with site.session() as session:
+        owner = session.get(User, owner_id)
+        data = {"title": "Een voorbeeld met een heel lang woord: samenwerkingsverbandcoördinatorenoverleg",
+                "summary": "Een school en het wijkteam werken samen.", "place": "Zwolle", "provincie": "overijssel",
+                "themes": ["thuiszitters"], "target_group": "Leerlingen", "background": "Achtergrond.",
+                "approach": "| a | b | c |\n|---|---|---|\n| " + " | ".join(["een lange cel met veel tekst"] * 3)
+                            + " |", "results": "Resultaten.", "financing": "Gemeente",
+                "financing_text": "Gemeente betaalt.", "lessons": "Begin klein.", "source_note": "Eigen bijdrage."}
+        state, _created = wf.create_contribution(session, owner, data, token="breedte")
+        wf.transition(session, state, owner, "submit", state.version)
+        return state.example.id
+
+
+def test_signed_in_pages_fit(page, live_server):
+    """The working pages too: the contribution form, the queue, a review with its history and user management
+    (a beheerder may see them all)."""
+    item = submitted_example(live_server.site)
+    add_user(live_server.site, "breedte-beheer@example.nl", "beheerder", name="Bas Beheer")
+    log_in(page, "breedte-beheer@example.nl", PASSWORD)
+    paths = [*SIGNED_IN_PAGES, f"/redactie/voorbeelden/{item}", f"/redactie/voorbeelden/{item}/geschiedenis"]
+    failures = []
+    for tab, path in load_in_tabs(page.context, live_server.url, paths):
+        assert tab.locator("h1").count() == 1, f"{path}: not the page itself ({tab.url})"
+        for width in WIDTHS:
+            tab.set_viewport_size({"width": width, "height": 800})
+            overflow = horizontal_overflow(tab)
+            if overflow:
+                failures.append(f"{path} at {width} px: page is {overflow['scrollWidth']} px wide; "
+                                f"widest element: {overflow['widest']}")
+    if failures:
+        pytest.fail("\n".join(failures), pytrace=False)
 
 
 def load_in_tabs(context, base_url: str, paths: list[str], tabs: int = TABS):
