@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 from collections import deque
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin, urlsplit
@@ -147,7 +146,6 @@ def _internal(href: str, page: str) -> str | None:
 
 def test_no_broken_internal_links(testapp):
     """Crawl everything reachable from / and the sitemap; every internal link answers 2xx or 3xx."""
-    started = time.monotonic()
     sitemap = testapp.get("/sitemap.xml")
     queue: deque[tuple[str, str]] = deque([("/", "(start)")])
     for loc in re.findall(r"<loc>\s*([^<]+?)\s*</loc>", sitemap.text):
@@ -191,4 +189,3 @@ def test_no_broken_internal_links(testapp):
             broken.append(f"{asset} ({status}) op {found_on}")
     assert not broken, "kapotte links:\n" + "\n".join(sorted(broken))
     assert pages > 60, pages  # the crawl did reach the content pages
-    assert time.monotonic() - started < 60
