@@ -158,7 +158,8 @@ def test_first_review_whole_item_then_diff_since_last_review(site):
     for box, label in zip(boxes, FIELD_LABELS.values(), strict=True):
         assert box.find("summary").get_text(strip=True) == f"Opmerking bij {label}"
         textarea = box.find("textarea")
-        assert soup.find("label", attrs={"for": textarea["id"]}).get_text(strip=True).endswith(label)
+        assert soup.find("label", attrs={"for": textarea["id"]}).get_text(" ", strip=True) == \
+            f"Opmerking bij {label} (voor de indiener)"
 
     # A remark that is too long: refused (400), the box stays open with the text.
     decide = _decide_form(review)
