@@ -114,7 +114,7 @@ def load_in_tabs(context, base_url: str, paths: list[str], tabs: int = TABS):
     Navigation is started from inside each tab (not awaited), so the server renders one page while the browser lays
     out another. Each page is loaded at the narrowest width; the caller may resize the tab before the next load.
     """
-    queue = list(paths)
+    queue = list(dict.fromkeys(paths))  # each page once: a tab must never "navigate" to the URL it already shows
     loading: dict = {}
 
     def start(tab) -> None:
