@@ -259,12 +259,16 @@ def test_region_page(testapp, kind, slug):
     elif kind == "jeugdregio":
         assert crumbs[2] == PROVINCES[region["provincie"]]["name"]
         wanted = {s for s, m in EXAMPLES.items() if m.get("jeugdregio") == slug}
-        # a youth-care region lists its gemeenten
-        assert {f"/regios/{g}" for g, m in MUNICIPALITIES.items() if m["jeugdregio"] == slug} <= main_links(html)
+        # a youth-care region lists its gemeenten that have examples (issue 11: lists stay quiet)
+        below = {g for g, m in MUNICIPALITIES.items() if m["jeugdregio"] == slug}
+        with_content = {m.get("gemeente") for m in EXAMPLES.values()}
+        assert {f"/regios/{g}" for g in below} & main_links(html) == {f"/regios/{g}" for g in below & with_content}
     else:
         wanted = {s for s, m in EXAMPLES.items() if m["provincie"] == slug}
-        # a province lists its youth-care regions
-        assert {f"/regios/{y}" for y, m in YOUTH_REGIONS.items() if m["provincie"] == slug} <= main_links(html)
+        # a province lists its youth-care regions that have examples
+        below = {y for y, m in YOUTH_REGIONS.items() if m["provincie"] == slug}
+        with_content = {m.get("jeugdregio") for m in EXAMPLES.values()}
+        assert {f"/regios/{y}" for y in below} & main_links(html) == {f"/regios/{y}" for y in below & with_content}
     assert set(example_slugs(html)) == wanted
     assert f"Praktijkvoorbeelden ({len(wanted)})" in html.find("main").get_text()
 
@@ -272,15 +276,17 @@ def test_region_page(testapp, kind, slug):
 def test_region_list_counts(testapp):
     html = check_page(testapp.get("/regios"), "Regio's")
     counts = {}
-    for a in html.find("main").find_all("a", href=True):
+    for a in html.find("main").select(".region-tree a[href]"):
         count = a.find_next_sibling("span", class_="count")
         counts[a["href"].rsplit("/", 1)[-1]] = int(count.get_text().strip("()"))
-    assert set(counts) == set(PROVINCES) | set(YOUTH_REGIONS) | set(MUNICIPALITIES)
-    for slug in PROVINCES:
+    # only regions with examples are listed (issue 11); every region can still be chosen in the form
+    used = {m.get(key) for m in EXAMPLES.values() for key in ("provincie", "jeugdregio", "gemeente")}
+    assert set(counts) == used - {None}
+    for slug in set(PROVINCES) & set(counts):
         assert counts[slug] == sum(m["provincie"] == slug for m in EXAMPLES.values()), slug
-    for slug in YOUTH_REGIONS:
+    for slug in set(YOUTH_REGIONS) & set(counts):
         assert counts[slug] == sum(m.get("jeugdregio") == slug for m in EXAMPLES.values()), slug
-    for slug in MUNICIPALITIES:
+    for slug in set(MUNICIPALITIES) & set(counts):
         assert counts[slug] == sum(m.get("gemeente") == slug for m in EXAMPLES.values()), slug
 
 
