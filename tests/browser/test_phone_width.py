@@ -1,5 +1,6 @@
 """No page scrolls sideways on a phone (WCAG 1.4.10 Reflow): every page in the sitemap (each example, article,
-source, theme and region, and the overviews) plus the search and statement pages, at 320 and at 390 px, in Chromium.
+source, theme and region, and the overviews) plus the search, statement and form pages and the signed-in working
+pages, at 320 and at 390 px, in Chromium.
 
 A failure names the page, the width, how wide the page is and the element that sticks out furthest.
 """
