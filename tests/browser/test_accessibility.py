@@ -122,19 +122,24 @@ def test_contact_form(page, axe_source):
     report(failures)
 
 
+def contribution_form(page):
+    """The contribution form, found as a person finds it: the form with the 'Opslaan als concept' button."""
+    return page.locator("main form").filter(has=page.get_by_role("button", name="Opslaan als concept"))
+
+
 def test_contribution_form(page, axe_source, live_server):
     """The contribution form empty, after a failed submission (errors shown) and as a preview."""
     add_user(live_server.site, "a11y-bijdrager@example.nl", "bijdrager", name="Anna Toegankelijk")
     log_in(page, "a11y-bijdrager@example.nl", PASSWORD)
     failures = visit(page, axe_source, "/bijdragen", "contribution form (new)")
-    form = page.locator("form#bijdrage")
-    form.get_by_label(label("Titel")).fill("Toegankelijkheidstest")
+    form = contribution_form(page)
+    form.get_by_role("textbox", name=label("Titel")).fill("Toegankelijkheidstest")
     with page.expect_navigation():
         form.get_by_role("button", name="Opslaan en indienen bij de redactie").click()
     assert page.locator("main [role=alert], main .field-error, main .error-msg").count() > 0, \
         "submitting an incomplete contribution shows no errors"
     failures += check(page, axe_source, "contribution form (failed submission)")
     with page.expect_navigation():
-        page.locator("form#bijdrage").get_by_role("button", name="Voorbeeld bekijken").click()
+        contribution_form(page).get_by_role("button", name="Voorbeeld bekijken").click()
     failures += check(page, axe_source, "contribution preview")
     report(failures)
