@@ -7,6 +7,9 @@
   outbox after commits (and polls for other processes' changes); ``false``: changes wait for another process;
 - ``search.startup``    ``open`` (default): open the index, rebuilding it first when it is missing or corrupt;
   ``rebuild``: always rebuild at start-up.
+- ``search.related_worker`` ``true`` (default): a background thread keeps the related-example lists current after
+  changes, so example pages only read them; ``search.warmup`` ``true`` (default): it also computes them for every
+  example after start-up, a rebuild or a swap (otherwise an example's list is computed on its first view).
 
 and adds ``request.search``, a :class:`portal.search.api.RequestSearch`.
 """
@@ -42,6 +45,8 @@ def includeme(config) -> None:
         service.start()
     if asbool(settings.get("search.writer", True)):
         service.start_worker()
+    if asbool(settings.get("search.related_worker", True)):
+        service.start_related_worker(warm_up=asbool(settings.get("search.warmup", True)))
     config.registry["search_service"] = service
 
     previous_close = getattr(config.registry, "portal_close", None)

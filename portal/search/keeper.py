@@ -87,6 +87,10 @@ class IndexKeeper:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        #: Called by the writer after it applied changes, with the applied keys ("doc_type:slug"), outside locks.
+        self.applied_listeners: list[Callable[[set[str]], None]] = []
+        #: Called after a generation was installed (start-up, rebuild, another process's swap), outside locks.
+        self.installed_listeners: list[Callable[[], None]] = []
         outbox.add_commit_listener(self._on_commit)
 
     # -- start-up and rebuilds ---------------------------------------------------------------------
@@ -177,6 +181,7 @@ class IndexKeeper:
             if old_generation is not None and old_generation is not generation:
                 old_generation.release()
         self.store.remove_unused(keep={generation.name})
+        self._tell(self.installed_listeners)
 
     # -- the writer --------------------------------------------------------------------------------
 
@@ -265,11 +270,22 @@ class IndexKeeper:
             return 0
         count = self.store.apply(generation, changes, new_position)
         applied = {f"{t}:{s}" for t, s in changes}
-        with self._hidden_lock:
-            self.hidden.difference_update(applied)
         with self._lock:
+            # The new searcher first, then un-hide: in the other order a reader between the two steps would get
+            # the old searcher (item still in it) without the hiding (item shown again).
             self._refresh(force=True)
+            with self._hidden_lock:
+                self.hidden.difference_update(applied)
+        self._tell(self.applied_listeners, applied)
         return count
+
+    @staticmethod
+    def _tell(listeners, *args) -> None:
+        for listener in listeners:
+            try:
+                listener(*args)
+            except Exception:  # a listener's failure must never stop the writer
+                log.exception("zoekindex: nazorg na bijwerken mislukt")
 
     def _prune_outbox(self) -> None:
         if time.monotonic() - self._pruned < PRUNE_SECONDS or self.session_factory is None:

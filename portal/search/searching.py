@@ -26,6 +26,7 @@ from portal.search.keeper import IndexKeeper, IndexView
 from portal.search.masks import MaskCache, MaskEvaluator, bitmask, live_mask, posting_ids, segment_key
 from portal.search.query import BuiltQuery, ParsedQuery, build, parse, spelling_candidates
 from portal.search.ranking import Ranker
+from portal.search.related import RelatedLists
 from portal.search.schema import FACETS, HIGHLIGHT_FIELDS
 from portal.search.thesaurus import Thesaurus
 
@@ -176,6 +177,7 @@ class QueryEngine:
         #: Label tables are read again when the index changed (keeper version); query caches are used under
         #: the keeper's lock, which serialises reads.
         self._labels_version = -1
+        self._related = RelatedLists()
 
     def _facet_masks(self, searcher):
         key = id(searcher), searcher.reader().generation()
@@ -502,49 +504,108 @@ class QueryEngine:
         scored.sort(key=lambda kv: -kv[1])
         return scored[:count]
 
+    #: How many related examples are kept per example (pages show up to 5; some may be hidden later).
+    RELATED_KEPT = 8
+
     def related(self, slug: str, limit: int = 5) -> list[dict]:
         """More like this for a practice example: similar examples, those from other regions first."""
         with self.keeper.reading() as view:
-            searcher = view.searcher
-            if searcher is None:
+            if view.searcher is None:
                 return []
-            docnum = searcher.document_number(key=f"voorbeeld:{slug}")
+            kept = self._related.get(view.generation.name, slug)
+            if kept is None:
+                kept = self._related_slugs(view, slug)
+                if kept is None:
+                    return []
+                self._related.put(view.generation.name, slug, kept)
+            return self._resolve_related(view, kept, limit)
+
+    def related_to_refresh(self, keys: set[str]) -> list[str]:
+        """After the writer applied ``keys`` (``doc_type:slug``): the examples whose lists may have changed: the
+        changed examples, the examples they list and the examples that list them."""
+        changed = {key.split(":", 1)[1] for key in keys if key.startswith("voorbeeld:")}
+        if not changed:
+            return []
+        with self.keeper.reading() as view:
+            if view.searcher is None:
+                return []
+            name = view.generation.name
+            affected = set(changed) | self._related.listing(name, changed)
+            for slug in changed:
+                affected.update(self._related.get(name, slug) or ())
+        return sorted(affected)
+
+    def example_slugs(self) -> list[str]:
+        with self.keeper.reading() as view:
+            if view.searcher is None:
+                return []
+            return sorted(fields["slug"] for fields in view.searcher.documents(type="voorbeeld"))
+
+    def keep_related(self, slug: str) -> tuple[str, ...]:
+        """Compute and keep the related list of one example (one short hold of the reading lock); returns it."""
+        return self._compute_and_keep(slug)
+
+    def _compute_and_keep(self, slug: str) -> tuple[str, ...]:
+        with self.keeper.reading() as view:
+            if view.searcher is None:
+                return ()
+            kept = self._related_slugs(view, slug)
+            if kept is None:
+                return ()
+            self._related.put(view.generation.name, slug, kept)
+            return kept
+
+    def _related_slugs(self, view: IndexView, slug: str) -> tuple[str, ...] | None:
+        searcher = view.searcher
+        docnum = searcher.document_number(key=f"voorbeeld:{slug}")
+        if docnum is None:
+            return None
+        stored = searcher.stored_fields(docnum)
+        own_regions = {r for r in (stored.get("regio") or "").split(",") if r}
+        own_themes = [t for t in (stored.get("thema") or "").split(",") if t]
+        subqueries: list[wq.Query] = [
+            wq.Term("all", term, boost=weight) for term, weight in self._key_terms(searcher, stored)
+        ]
+        subqueries.extend(wq.Term("thema", t, boost=3.0) for t in own_themes)
+        if not subqueries:
+            return ()
+        results = searcher.search(
+            wq.Or(subqueries),
+            limit=self.RELATED_KEPT * 4 + 1,
+            filter=wq.Term("type", "voorbeeld"),
+            mask={docnum},
+        )
+        ranked = []
+        for hit in results:
+            same_region = bool(own_regions & set((hit.get("regio") or "").split(",")))
+            ranked.append((same_region, -hit.score, hit["slug"]))
+        ranked.sort(key=lambda r: (r[0], r[1]))
+        return tuple(other for _same, _score, other in ranked[: self.RELATED_KEPT])
+
+    @staticmethod
+    def _resolve_related(view: IndexView, kept: tuple[str, ...], limit: int) -> list[dict]:
+        """The kept slugs as they are now: gone or hidden examples are skipped, titles are current."""
+        searcher = view.searcher
+        out = []
+        for other in kept:
+            key = f"voorbeeld:{other}"
+            if key in view.hidden:
+                continue
+            docnum = searcher.document_number(key=key)
             if docnum is None:
-                return []
-            stored = searcher.stored_fields(docnum)
-            own_regions = {r for r in (stored.get("regio") or "").split(",") if r}
-            own_themes = [t for t in (stored.get("thema") or "").split(",") if t]
-            subqueries: list[wq.Query] = [
-                wq.Term("all", term, boost=weight) for term, weight in self._key_terms(searcher, stored)
-            ]
-            subqueries.extend(wq.Term("thema", t, boost=3.0) for t in own_themes)
-            if not subqueries:
-                return []
-            hidden = {searcher.document_number(key=k) for k in view.hidden} - {None}
-            results = searcher.search(
-                wq.Or(subqueries),
-                limit=limit * 4 + 1,
-                filter=wq.Term("type", "voorbeeld"),
-                mask={docnum, *hidden},
-            )
-            ranked = []
-            for hit in results:
-                same_region = bool(own_regions & set((hit.get("regio") or "").split(",")))
-                ranked.append((same_region, -hit.score, hit.fields()))
-            ranked.sort(key=lambda r: (r[0], r[1]))
-            out = []
-            for _same, _score, fields in ranked[:limit]:
-                data = json.loads(fields.get("data") or "{}")
-                out.append(
-                    {
-                        "slug": fields["slug"],
-                        "title": fields["title"],
-                        "place": data.get("place", ""),
-                        "summary": fields.get("summary", ""),
-                        "route": data.get("route", "voorbeeld"),
-                    }
-                )
-            return out
+                continue
+            fields = searcher.stored_fields(docnum)
+            data = json.loads(fields.get("data") or "{}")
+            out.append({
+                "slug": fields["slug"],
+                "title": fields["title"],
+                "place": data.get("place", ""),
+                "summary": fields.get("summary", ""),
+                "route": data.get("route", "voorbeeld"),
+            })
+            if len(out) >= limit:
+                break
+        return out
 
 
 SNIPPET_WINDOW = 260

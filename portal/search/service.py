@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+import logging
+import queue
+import threading
 from collections.abc import Callable
 
 from sqlalchemy.orm import sessionmaker
@@ -17,6 +20,8 @@ from portal.search.keeper import IndexKeeper
 from portal.search.searching import FACETS, PAGE_SIZE, SORTS, Filters, Outcome, QueryEngine, snippets
 from portal.search.thesaurus import Thesaurus
 
+log = logging.getLogger(__name__)
+
 __all__ = ["FACETS", "PAGE_SIZE", "SORTS", "Filters", "Outcome", "SearchService", "snippets"]
 
 
@@ -24,6 +29,54 @@ class SearchService:
     def __init__(self, index_dir: str, session_factory: sessionmaker | None = None, thesaurus: Thesaurus | None = None):
         self.keeper = IndexKeeper(index_dir, session_factory)
         self.queries = QueryEngine(self.keeper, session_factory, thesaurus)
+        #: (slug, whether the examples its new list names are recomputed too), or None to stop.
+        self._related_work: queue.Queue[tuple[str, bool] | None] = queue.Queue()
+        self._related_worker: threading.Thread | None = None
+
+    # -- related lists (portal.search.related) --------------------------------------------------------
+
+    def start_related_worker(self, warm_up: bool = True) -> None:
+        """Keep related-example lists current in a background thread: after each change the writer applied, and
+        (``warm_up``) for every example after start-up, a rebuild or a swap. Page views then only read them."""
+        if self._related_worker is not None:
+            return
+        self.keeper.applied_listeners.append(self._queue_changed)
+        if warm_up:
+            self.keeper.installed_listeners.append(self._queue_all)
+            self._queue_all()
+        self._related_worker = threading.Thread(target=self._run_related, name="search-related", daemon=True)
+        self._related_worker.start()
+
+    def _queue_changed(self, keys: set[str]) -> None:
+        changed = {key.split(":", 1)[1] for key in keys if key.startswith("voorbeeld:")}
+        for slug in self.queries.related_to_refresh(keys):
+            # A changed example may now resemble others that did not list it yet: recompute those it lists.
+            self._related_work.put((slug, slug in changed))
+
+    def _queue_all(self) -> None:
+        for slug in self.queries.example_slugs():
+            self._related_work.put((slug, False))
+
+    def _run_related(self) -> None:
+        while True:
+            work = self._related_work.get()
+            if work is None:
+                return
+            slug, propagate = work
+            try:
+                listed = self.queries.keep_related(slug)
+            except Exception:  # an index swapped or closed under us: the list is computed on view instead
+                log.debug("related list for %s not computed", slug, exc_info=True)
+                continue
+            if propagate:
+                for other in listed:
+                    self._related_work.put((other, False))
+
+    def stop_related_worker(self) -> None:
+        if self._related_worker is not None:
+            self._related_work.put(None)
+            self._related_worker.join(timeout=10)
+            self._related_worker = None
 
     # -- keeping ------------------------------------------------------------------------------------
 
@@ -64,6 +117,7 @@ class SearchService:
         return self.keeper.state()
 
     def close(self) -> None:
+        self.stop_related_worker()
         self.keeper.close()
 
     # -- querying -----------------------------------------------------------------------------------
