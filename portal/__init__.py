@@ -5,10 +5,12 @@ from pyramid.config import Configurator
 # Registers the search outbox listener on every SQLAlchemy session (web, scripts such as portal-load, tests), so
 # each content change writes its SearchOutbox row in the same transaction.
 import portal.search.outbox  # noqa: F401
+from portal.environment import with_environment
 
 
 def main(global_config, **settings):
-    """Build the WSGI application from ini settings."""
+    """Build the WSGI application from ini settings (and the environment, see portal.environment)."""
+    settings = with_environment(settings)
     with Configurator(settings=settings) as config:
         config.include("pyramid_jinja2")
         config.include("portal.models")

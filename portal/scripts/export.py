@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from portal.environment import MissingSetting
 from portal.scripts.common import fail, load_settings, parser, unit_of_work
 from portal.workflow.export import export_content
 
@@ -16,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         settings = load_settings(args.config_uri)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, MissingSetting) as exc:
         return fail(str(exc), 2)
     target = Path(args.directory)
     if target.exists() and not target.is_dir():

@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
+from portal.environment import MissingSetting
 from portal.models import get_engine
 from portal.scripts.common import fail, load_settings, parser
 
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser("portal-init", "Maakt of migreert het databaseschema naar de nieuwste versie.").parse_args(argv)
     try:
         settings = load_settings(args.config_uri)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, MissingSetting) as exc:
         return fail(str(exc), 2)
     ensure_var_dir(settings)
     engine = get_engine(settings)

@@ -7,6 +7,7 @@ import sys
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.content.loader import ContentError, load_content
+from portal.environment import MissingSetting
 from portal.scripts.common import content_dir, fail, load_settings, parser, unit_of_work
 
 
@@ -16,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         settings = load_settings(args.config_uri)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, MissingSetting) as exc:
         return fail(str(exc), 2)
     directory = content_dir(settings, args.path)
     try:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from portal.accounts import services as accounts
 from portal.accounts.models import Role, User
 from portal.content.files import EMAIL_RE
+from portal.environment import MissingSetting
 from portal.scripts.common import fail, load_settings, parser, unit_of_work
 
 
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(args.config_uri)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, MissingSetting) as exc:
         return fail(str(exc), 2)
     email = args.email.strip().lower()
     if not EMAIL_RE.match(email):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 import time
 
+from portal.environment import MissingSetting
 from portal.models import get_engine, get_session_factory
 from portal.scripts.common import fail, load_settings, parser
 from portal.search import index_dir_from
@@ -20,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         settings = load_settings(args.config_uri)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, MissingSetting) as exc:
         return fail(str(exc), 2)
     engine = get_engine(settings)
     service = SearchService(index_dir_from(settings), get_session_factory(engine))
