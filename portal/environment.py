@@ -20,15 +20,18 @@ ENVIRONMENT_SETTINGS: dict[str, str] = {
     "PORTAL_SMTP_PASSWORD": "mail.password",
     "PORTAL_MAIL_SENDER": "mail.default_sender",
 }
-#: Settings the portal cannot start without, and the variable that supplies each.
+#: Settings the web application cannot start without, and the variable that supplies each.
 REQUIRED = {"sqlalchemy.url": "PORTAL_DATABASE_URL", "portal.secret": "PORTAL_SECRET"}
+#: What the console scripts need (they sign no cookies).
+REQUIRED_FOR_SCRIPTS = {"sqlalchemy.url": "PORTAL_DATABASE_URL"}
 
 
 class MissingSetting(RuntimeError):
     pass
 
 
-def with_environment(settings: Mapping[str, str], environ: Mapping[str, str] | None = None) -> dict:
+def with_environment(settings: Mapping[str, str], environ: Mapping[str, str] | None = None,
+                     required: Mapping[str, str] = REQUIRED) -> dict:
     """``settings`` with the environment's values applied; raises MissingSetting when a required one is absent."""
     environ = os.environ if environ is None else environ
     result = dict(settings)
@@ -36,7 +39,7 @@ def with_environment(settings: Mapping[str, str], environ: Mapping[str, str] | N
         value = (environ.get(variable) or "").strip()
         if value:
             result[name] = value
-    missing = [f"{name} (zet {variable})" for name, variable in REQUIRED.items()
+    missing = [f"{name} (zet {variable})" for name, variable in required.items()
                if not str(result.get(name) or "").strip()]
     if missing:
         raise MissingSetting("instelling ontbreekt: " + ", ".join(missing))

@@ -635,6 +635,30 @@ def _check_contacts(check: _Checker, contacts: Any) -> list[dict[str, Any]]:
 KIND_DIRS = {"bronnen": "bron", "voorbeelden": "voorbeeld", "kennis": "kennis"}
 
 
+def quick_digests(content_dir: Path) -> dict[str, str] | None:
+    """{relpath: digest} of every item file, computed from the raw bytes alone (no parsing), equal to the digests
+    read_content() gives when the files are valid. None when anything looks unusual (the full read says what)."""
+    vocab_dir = content_dir / "vocabulaire"
+    names = ["themas.yaml", "schooltypes.yaml", "regios.yaml"]
+    if (vocab_dir / PLACES_FILE).is_file():
+        names.append(PLACES_FILE)
+    try:
+        vocabulary_digest = hashlib.sha256(b"".join((vocab_dir / n).read_bytes() for n in names)).hexdigest().encode()
+        digests = {}
+        for dirname in KIND_DIRS:
+            directory = content_dir / dirname
+            for path in sorted(directory.glob("*")) if directory.is_dir() else []:
+                if path.name.startswith(".") or path.is_dir():
+                    continue
+                if path.suffix != ".md":
+                    return None
+                relpath = path.relative_to(content_dir).as_posix()
+                digests[relpath] = hashlib.sha256(path.read_bytes() + vocabulary_digest).hexdigest()
+    except OSError:
+        return None
+    return digests
+
+
 def read_content(content_dir: Path) -> tuple[Vocabulary, list[ContentFile]]:
     """Parse and validate the whole content tree; raises ContentError on the first bad file."""
     if not content_dir.is_dir():

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from portal.content.files import ContentError, ContentFile, Vocabulary, read_content
+from portal.content.files import ContentError, ContentFile, Vocabulary, quick_digests, read_content
 from portal.content.models import (
     Article,
     Contact,
@@ -35,6 +35,8 @@ class LoadReport:
     updated: list[str] = dataclasses.field(default_factory=list)
     unchanged: int = 0
     withdrawn: list[str] = dataclasses.field(default_factory=list)
+    #: False when nothing had changed and the files were not even parsed.
+    parsed: bool = True
 
     def summary(self) -> str:
         return (f"{len(self.created)} nieuw, {len(self.updated)} bijgewerkt, {self.unchanged} ongewijzigd, "
@@ -42,7 +44,14 @@ class LoadReport:
 
 
 def load_content(dbsession: Session, content_dir: Path) -> LoadReport:
-    """Validate every file first, then write. Raises ContentError before any change if a file is bad."""
+    """Validate every file first, then write. Raises ContentError before any change if a file is bad.
+
+    When no file changed since the last load (same raw bytes, same vocabulary, same set of files), nothing is parsed
+    or written: the files were valid when they were loaded and nothing they refer to has changed since.
+    """
+    unchanged = _all_unchanged(dbsession, content_dir)
+    if unchanged is not None:
+        return LoadReport(unchanged=unchanged, parsed=False)
     vocabulary, items = read_content(content_dir)
     _guard_against_web_items(dbsession, items)
     report = LoadReport()
@@ -59,6 +68,21 @@ def load_content(dbsession: Session, content_dir: Path) -> LoadReport:
         lookups.refresh(dbsession)
     _drop_stale_regions(dbsession, vocabulary)
     return report
+
+
+def _all_unchanged(dbsession: Session, content_dir: Path) -> int | None:
+    """The number of items when every file is loaded exactly as it is now, else None."""
+    if not content_dir.is_dir():
+        return None
+    digests = quick_digests(content_dir)
+    if not digests:
+        return None
+    loaded: dict[str, str] = {}
+    for model in (Source, PracticeExample, Article):
+        rows = dbsession.execute(select(model.origin_path, model.origin_hash).where(
+            model.origin_path != "", model.status.in_((Status.PUBLISHED, Status.OFFLINE))))
+        loaded.update(dict(rows.all()))
+    return len(digests) if loaded == digests else None
 
 
 def _guard_against_web_items(dbsession: Session, items: list[ContentFile]) -> None:

@@ -12,7 +12,7 @@ import transaction
 from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy.orm import Session
 
-from portal.environment import with_environment
+from portal.environment import REQUIRED_FOR_SCRIPTS, with_environment
 from portal.models import get_engine, get_session_factory, get_tm_session
 
 #: argparse's own (English) messages, in Dutch.
@@ -60,7 +60,7 @@ def load_settings(config_uri: str) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"configuratiebestand {config_uri!r} bestaat niet")
     setup_logging(config_uri)
-    settings = with_environment(get_appsettings(config_uri))
+    settings = with_environment(get_appsettings(config_uri), required=REQUIRED_FOR_SCRIPTS)
     settings.setdefault("here", str(path.resolve().parent))
     return settings
 
