@@ -16,6 +16,14 @@ from portal.inputs import clean_text, single_line
 FOOTER = "\n\n--\nKennisportaal Onderwijs & Jeugd\nDit bericht is automatisch verstuurd."
 
 
+def editors_address(settings) -> str:
+    """The editors' address: ``mail.default_sender`` without a display name (the sender of all mail)."""
+    sender = single_line(settings.get("mail.default_sender") or "kennisportaal@localhost")
+    if "<" in sender and sender.endswith(">"):
+        sender = sender[sender.rindex("<") + 1:-1].strip()
+    return sender
+
+
 def send_mail(request, recipients: list[str], subject: str, body: str, reply_to: str = "") -> None:
     """Queue a message; headers are always single-line (a title with a line break becomes one line) and the body
     has no control characters. Links in ``body`` come from request.route_url, i.e. from ``portal.base_url``.

@@ -14,10 +14,11 @@ import json
 import re
 from collections import deque
 from pathlib import Path
-from urllib.parse import unquote, urldefrag, urljoin, urlsplit
+from urllib.parse import unquote
 
 import pytest
 from bs4 import BeautifulSoup
+from test_links import _internal
 
 from portal.content.files import read_content
 from portal.workflow.export import export_content
@@ -74,14 +75,6 @@ def hidden_in(text: str, hidden: set[str]) -> set[str]:
         if re.search(rf"(?<![a-z0-9.]){re.escape(local)}{SEPARATOR}{re.escape(name)}\b", plain):
             found.add(address)
     return found
-
-
-def _internal(href: str, page: str) -> str | None:
-    url, _fragment = urldefrag(urljoin("http://localhost" + page, href))
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or parts.netloc != "localhost":
-        return None
-    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def crawl(app) -> dict[str, str]:

@@ -16,8 +16,8 @@ from portal.accounts import services as accounts
 from portal.content import catalog
 from portal.content.files import EMAIL_RE
 from portal.content.models import Contact, PracticeExample
-from portal.inputs import clean_text, oneline_error, single_line
-from portal.mail import send_mail
+from portal.inputs import clean_text, oneline_error
+from portal.mail import editors_address, send_mail
 from portal.security import Permissions
 from portal.views.account import client_address, set_retry_after, throttle_rules
 from portal.views.helpers import crumbs
@@ -37,14 +37,6 @@ def _example(request) -> PracticeExample:
     if example is None:
         raise HTTPNotFound("Dit praktijkvoorbeeld bestaat niet of is niet (meer) gepubliceerd.")
     return example
-
-
-def editors_address(settings) -> str:
-    """The editors' address: ``mail.default_sender`` (the address /privacy names), without a display name."""
-    sender = single_line(settings.get("mail.default_sender") or "kennisportaal@localhost")
-    if "<" in sender and sender.endswith(">"):
-        sender = sender[sender.rindex("<") + 1:-1].strip()
-    return sender
 
 
 def usable_address(contact: Contact | None) -> str:

@@ -6,6 +6,7 @@ from pyramid.view import view_config
 
 from portal.content import catalog
 from portal.content.memo import memoized, term
+from portal.mail import editors_address
 from portal.rendering import idle_text
 from portal.security import Permissions
 from portal.views.helpers import crumbs
@@ -48,9 +49,7 @@ def editors_contact(settings) -> tuple[str, bool]:
     A missing address or one on ``localhost`` (development, tests) is no address a visitor can write to, so the
     pages then show a clearly marked example address instead.
     """
-    sender = (settings.get("mail.default_sender") or "").strip()
-    if "<" in sender and sender.endswith(">"):
-        sender = sender[sender.rindex("<") + 1:-1].strip()
+    sender = editors_address(settings) if (settings.get("mail.default_sender") or "").strip() else ""
     if not sender or "@" not in sender or sender.rsplit("@", 1)[1].lower() in ("localhost", "localhost.localdomain"):
         return PLACEHOLDER_CONTACT, True
     return sender, False
