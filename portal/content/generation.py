@@ -31,7 +31,7 @@ PRIVATE_TABLES = frozenset({
 })
 #: Columns of otherwise public tables that no public page shows.
 PRIVATE_COLUMNS: dict[str, frozenset[str]] = {
-    "users": frozenset({"last_login_at", "password_hash", "auth_epoch", "active", "email", "role"}),
+    "users": frozenset({"last_login_at", "password_hash", "auth_epoch", "email"}),
 }
 
 _CHANGED = "content_generation.changed"

@@ -304,8 +304,20 @@ def save(dbsession: Session, state: ItemState, user: User, data: dict[str, Any],
     return True
 
 
-def completeness_errors(data: dict[str, Any]) -> dict[str, str]:
-    """What still has to be filled in before a contribution can be submitted (field -> Dutch message)."""
+def public_names(state: ItemState) -> frozenset[str]:
+    """Names of the contacts the live version of the item shows (none for an item never published)."""
+    if state.example.status not in LIVE:
+        return frozenset()
+    return frozenset(c.name.strip().lower() for c in state.example.contacts if c.public)
+
+
+def completeness_errors(data: dict[str, Any], already_public: frozenset[str] = frozenset()) -> dict[str, str]:
+    """What still has to be filled in before a contribution can be submitted (field -> Dutch message).
+
+    ``already_public``: names (lower case) the published version already shows. Naming someone publicly needs their
+    consent, unless the page already names them (a person from a publication the example is based on): keeping a
+    name discloses nothing new. Their e-mail address still needs consent to be shown (Contact.email_public).
+    """
     data = normalised(data)
     errors: dict[str, str] = {}
     for field in ("title", "summary", "place", "target_group", "financing", *SECTION_FIELDS):
@@ -324,7 +336,8 @@ def completeness_errors(data: dict[str, Any]) -> dict[str, str]:
             errors["contacts"] = f"Contactpersoon {index} heeft geen naam."
         elif contact.get("email") and not EMAIL_RE.match(contact["email"]):
             errors["contacts"] = f"Contactpersoon {index}: ongeldig e-mailadres."
-        elif contact.get("public") and not contact.get("consent"):
+        elif (contact.get("public") and not contact.get("consent")
+              and (contact.get("name") or "").strip().lower() not in already_public):
             errors["contacts"] = (f"Contactpersoon {index} is als openbaar gemarkeerd: bevestig dat deze persoon "
                                   "toestemming geeft om naam en e-mailadres te publiceren, of kies "
                                   "'alleen voor de redactie'.")
@@ -357,7 +370,7 @@ def transition(dbsession: Session, state: ItemState, user: User, action_name: st
         raise Incomplete("Schrijf minstens één opmerking of een toelichting, zodat de indiener weet wat er moet "
                          "gebeuren.", {"reason": "Opmerking of toelichting is verplicht."})
     if action.name in ("submit", "publish"):
-        errors = completeness_errors(state.data())
+        errors = completeness_errors(state.data(), public_names(state))
         if errors:
             raise Incomplete("Het voorbeeld is nog niet compleet.", errors)
     workflow = _ensure_workflow(dbsession, state, user)
@@ -494,7 +507,7 @@ def publish_directly(dbsession: Session, state: ItemState, user: User, others_dr
     if current != Status.SUBMITTED and others_draft:
         raise IllegalTransition("Dit is een concept van de indiener dat nog niet is ingediend; het kan pas worden "
                                 "gepubliceerd als de indiener het indient.")
-    errors = completeness_errors(state.data())
+    errors = completeness_errors(state.data(), public_names(state))
     if errors:
         raise Incomplete("Het voorbeeld is nog niet compleet.", errors)
     workflow = _ensure_workflow(dbsession, state, user)

@@ -115,9 +115,10 @@ def _fill(example: PracticeExample, data: dict[str, Any], lookups: _Lookups, att
     contacts = [
         Contact(position=n, name=c.get("name", ""), role=c.get("role", ""), organisation=c.get("organisation", ""),
                 email=c.get("email", ""),
-                # Shown to the public only when marked public AND the person consented (or, for a contact from a
-                # content/ file, the address is an organisation mailbox).
-                public=bool(c.get("public")) and bool(c.get("consent") or c.get("organisation_email")),
+                # The name is public when marked so (services.completeness_errors only lets that through with
+                # consent, or when the live page already names the person); the address only with consent or when
+                # it is an organisation's mailbox (Contact.email_public).
+                public=bool(c.get("public")),
                 consent=bool(c.get("public")) and bool(c.get("consent")),
                 organisation_email=bool(c.get("organisation_email")))
         for n, c in enumerate(data["contacts"])
