@@ -25,8 +25,8 @@ Figures only, nothing here passes or fails. Everything runs in one temporary dir
   ``portal.content_dir``, ``search.index_dir`` (in the temporary directory) and ``listen`` (a free port); the
   environment variables production.ini reads are set (``PORTAL_DATABASE_URL``, ``PORTAL_SECRET`` random,
   ``PORTAL_BASE_URL=https://kennisportaal.example.nl``, ``PORTAL_SMTP_HOST=127.0.0.1``,
-  ``PORTAL_MAIL_SENDER``; no mail is sent) and written into the ini in place of ``%(ENV_...)s``, which PasteDeploy
-  does not resolve by itself). Databases: SQLite in the temporary directory, and PostgreSQL at
+  ``PORTAL_MAIL_SENDER``; no mail is sent), which the portal reads itself (``portal/environment.py``).
+  Databases: SQLite in the temporary directory, and PostgreSQL at
   ``postgresql+psycopg://postgres@127.0.0.1:5432/<fresh database>`` (``portal_web_<pid>_<round>``, created here
   and dropped WITH (FORCE) at the end) when that server answers. Each site is built with ``portal-init``,
   ``portal-load`` and ``portal-reindex``; the time from starting a server to its first 200 on ``/`` is printed.
@@ -83,7 +83,6 @@ import http.client
 import itertools
 import json
 import os
-import re
 import secrets
 import shutil
 import socket
@@ -316,17 +315,11 @@ def load(port: int, make_request, connections: int, seconds: float, result: Cell
 
 
 def production_ini(path: Path, db_url: str, content_dir: Path, workdir: Path, port: int, env: dict) -> None:
-    """production.ini with only the database, paths and port replaced (everything else as production runs).
-
-    ``%(ENV_NAME)s`` is written out with the value of NAME from ``env``: PasteDeploy does not read the environment
-    itself, so portal-init/portal-load would stop at the first such value."""
+    """production.ini with only the database, paths and port replaced (everything else as production runs; the
+    secrets and addresses come from the PORTAL_* variables in ``env``, as in production: portal.environment)."""
     ini = configparser.RawConfigParser(strict=False)
     ini.optionxform = str
     ini.read(ROOT / "production.ini", encoding="utf-8")
-    for section in ini.sections():
-        for key, value in ini[section].items():
-            ini[section][key] = re.sub(r"%\(ENV_(\w+)\)s", lambda m: env.get(m.group(1), "").replace("%", "%%"),
-                                       value)
     app = ini["app:main"]
     app["sqlalchemy.url"] = db_url.replace("%", "%%")
     app["portal.content_dir"] = str(content_dir)
