@@ -29,6 +29,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from pyramid.settings import asbool
+from sqlalchemy.exc import SQLAlchemyError
 from webob import Response
 
 from portal.content import generation, memo
@@ -181,7 +182,11 @@ class PageCache:
     def handle(self, handler, request):
         if not self.enabled or _bypasses(request):
             return handler(request)
-        number, last_modified, index_state = self._state()
+        try:
+            number, last_modified, index_state = self._state()
+        except SQLAlchemyError:
+            # No database: no cache either; the view answers (the health check says 503, pages their error page).
+            return handler(request)
         request.environ[memo.ENVIRON_KEY] = number  # vocabulary memos of this request use the same generation
         environ = request.environ
         # The raw WSGI strings: request.path_qs would decode, and undecodable paths must reach the 404/400 views.
