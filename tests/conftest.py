@@ -156,6 +156,9 @@ def base_settings(db_url: str, workdir: Path) -> dict:
         "portal.max_body_bytes": "2000000",
         "mail.default_sender": "kennisportaal@localhost",
         "retry.attempts": "3",
+        # Related lists for every example at start-up cost each test site half a second of CPU; tests that need
+        # the warm-up turn it on (tests/search/test_related_kept.py), the others get lists computed on view.
+        "search.warmup": "false",
         "here": str(ROOT),
     }
 

@@ -3,6 +3,7 @@ list never shows a withdrawn example or an old title."""
 
 from __future__ import annotations
 
+import pytest
 from conftest import wait_for
 from sqlalchemy import select
 
@@ -24,6 +25,12 @@ def kept(site, slug: str) -> tuple[str, ...] | None:
 def all_kept(site) -> bool:
     service = service_of(site)
     return all(kept(site, slug) is not None for slug in service.queries.example_slugs())
+
+
+@pytest.fixture
+def site(site_factory):
+    """A site that warms the related lists up at start, as production does (the test default is off)."""
+    return site_factory(**{"search.warmup": "true"})
 
 
 def test_lists_are_computed_after_start_up_without_a_page_view(site):
@@ -64,6 +71,12 @@ def test_a_new_similar_example_enters_the_lists_of_its_neighbours(site):
         s.add(twin)
     assert wait_for(lambda: "koesterklas-tweede-locatie" in (kept(site, SLUG) or ()), timeout=5.0) < 5.0
     assert "koesterklas-tweede-locatie" in [r["slug"] for r in service_of(site).related(SLUG, limit=5)]
+
+
+def test_without_warm_up_a_list_is_computed_on_first_view(site_factory):
+    site = site_factory(**{"search.warmup": "false"})
+    assert kept(site, SLUG) is None
+    assert service_of(site).related(SLUG, limit=5) and kept(site, SLUG) is not None
 
 
 def test_without_the_worker_a_list_is_computed_on_first_view(site_factory):
