@@ -22,6 +22,9 @@ from portal.search.thesaurus import Thesaurus
 
 log = logging.getLogger(__name__)
 
+#: Related-list work item: every example of the current generation.
+ALL_EXAMPLES = "*"
+
 __all__ = ["FACETS", "PAGE_SIZE", "SORTS", "Filters", "Outcome", "SearchService", "snippets"]
 
 
@@ -29,8 +32,8 @@ class SearchService:
     def __init__(self, index_dir: str, session_factory: sessionmaker | None = None, thesaurus: Thesaurus | None = None):
         self.keeper = IndexKeeper(index_dir, session_factory)
         self.queries = QueryEngine(self.keeper, session_factory, thesaurus)
-        #: (slug, whether the examples its new list names are recomputed too), or None to stop.
-        self._related_work: queue.Queue[tuple[str, bool] | None] = queue.Queue()
+        #: keys the writer applied, (slug, whether the examples its new list names are recomputed too), or None.
+        self._related_work: queue.Queue[str | frozenset[str] | tuple[str, bool] | None] = queue.Queue()
         self._related_worker: threading.Thread | None = None
 
     # -- related lists (portal.search.related) --------------------------------------------------------
@@ -48,29 +51,35 @@ class SearchService:
         self._related_worker.start()
 
     def _queue_changed(self, keys: set[str]) -> None:
-        changed = {key.split(":", 1)[1] for key in keys if key.startswith("voorbeeld:")}
-        for slug in self.queries.related_to_refresh(keys):
-            # A changed example may now resemble others that did not list it yet: recompute those it lists.
-            self._related_work.put((slug, slug in changed))
+        # Called in the index writer's thread: only hand over; reading the index here would make the writer wait
+        # for readers, and the next change would wait for it.
+        self._related_work.put(frozenset(keys))
 
     def _queue_all(self) -> None:
-        for slug in self.queries.example_slugs():
-            self._related_work.put((slug, False))
+        self._related_work.put(ALL_EXAMPLES)
 
     def _run_related(self) -> None:
         while True:
             work = self._related_work.get()
             if work is None:
                 return
-            slug, propagate = work
             try:
-                listed = self.queries.keep_related(slug)
-            except Exception:  # an index swapped or closed under us: the list is computed on view instead
-                log.debug("related list for %s not computed", slug, exc_info=True)
-                continue
-            if propagate:
-                for other in listed:
-                    self._related_work.put((other, False))
+                for follow_up in self._related_step(work):
+                    self._related_work.put(follow_up)
+            except Exception:  # an index swapped or closed under us: such lists are computed on view instead
+                log.debug("related lists for %r not computed", work, exc_info=True)
+
+    def _related_step(self, work) -> list[tuple[str, bool]]:
+        """Do one piece of related-list work; returns the pieces it leads to."""
+        if work is ALL_EXAMPLES:
+            return [(slug, False) for slug in self.queries.example_slugs()]
+        if isinstance(work, frozenset):  # keys the writer applied
+            changed = {key.split(":", 1)[1] for key in work if key.startswith("voorbeeld:")}
+            # A changed example may now resemble others that did not list it yet: recompute those it lists too.
+            return [(slug, slug in changed) for slug in self.queries.related_to_refresh(set(work))]
+        slug, propagate = work
+        listed = self.queries.keep_related(slug)
+        return [(other, False) for other in listed] if propagate else []
 
     def stop_related_worker(self) -> None:
         if self._related_worker is not None:
