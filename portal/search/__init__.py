@@ -8,8 +8,9 @@
 - ``search.startup``    ``open`` (default): open the index, rebuilding it first when it is missing or corrupt;
   ``rebuild``: always rebuild at start-up.
 - ``search.related_worker`` ``true`` (default): a background thread keeps the related-example lists current after
-  changes, so example pages only read them; ``search.warmup`` ``true`` (default): it also computes them for every
-  example after start-up, a rebuild or a swap (otherwise an example's list is computed on its first view).
+  changes, so example pages only read them; ``search.warmup`` ``true`` (default): one search at start-up fills the
+  searcher's caches (facet bitsets, labels) before the first request, and the worker computes the related lists of
+  every example after start-up, a rebuild or a swap (otherwise a list is computed on its first view).
 
 and adds ``request.search``, a :class:`portal.search.api.RequestSearch`.
 """
@@ -45,8 +46,11 @@ def includeme(config) -> None:
         service.start()
     if asbool(settings.get("search.writer", True)):
         service.start_worker()
+    warm_up = asbool(settings.get("search.warmup", True))
+    if warm_up:
+        service.queries.warm_up()  # before the first request: it would otherwise pay for the searcher's caches
     if asbool(settings.get("search.related_worker", True)):
-        service.start_related_worker(warm_up=asbool(settings.get("search.warmup", True)))
+        service.start_related_worker(warm_up=warm_up)
     config.registry["search_service"] = service
 
     previous_close = getattr(config.registry, "portal_close", None)

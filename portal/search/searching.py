@@ -504,6 +504,17 @@ class QueryEngine:
         scored.sort(key=lambda kv: -kv[1])
         return scored[:count]
 
+    #: A query that touches what every search needs (facet bitsets, labels, ranking planes, snippets).
+    WARM_UP_QUERY = "onderwijs jeugdhulp"
+
+    def warm_up(self) -> float:
+        """Fill the per-searcher caches now, so the first visitor after a start or a change does not pay for them.
+        Two ordinary searches: bounded by the cost of two queries. Returns the seconds it took."""
+        started = time.perf_counter()
+        self.search(None)  # browsing: facet bitsets, labels, the newest-first order
+        self.search(self.WARM_UP_QUERY)  # a term query: field lengths, ranking planes, snippets
+        return time.perf_counter() - started
+
     #: How many related examples are kept per example (pages show up to 5; some may be hidden later).
     RELATED_KEPT = 8
 

@@ -72,8 +72,10 @@ class SearchService:
     def _related_step(self, work) -> list[tuple[str, bool]]:
         """Do one piece of related-list work; returns the pieces it leads to."""
         if work is ALL_EXAMPLES:
+            self.queries.warm_up()
             return [(slug, False) for slug in self.queries.example_slugs()]
-        if isinstance(work, frozenset):  # keys the writer applied
+        if isinstance(work, frozenset):  # keys the writer applied: a new searcher, whose caches start empty
+            self.queries.warm_up()
             changed = {key.split(":", 1)[1] for key in work if key.startswith("voorbeeld:")}
             # A changed example may now resemble others that did not list it yet: recompute those it lists too.
             return [(slug, slug in changed) for slug in self.queries.related_to_refresh(set(work))]
