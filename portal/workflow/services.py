@@ -438,38 +438,37 @@ def take_offline(dbsession: Session, state: ItemState, user: User, reason: str) 
     not change; the item's write lock (lock_for_write) orders it with every other write to the item.
     """
     reason = _check_reason(reason, required=True)
-    lock_for_write(dbsession, state)
-    if not may_review(user, state):
-        raise IllegalTransition("Alleen de redactie (of de regiocoördinator van de regio) kan een voorbeeld "
-                                "offline halen.")
-    if state.example.status == Status.OFFLINE:
-        return False
-    if state.example.status != Status.PUBLISHED:
-        raise IllegalTransition("Alleen een gepubliceerd voorbeeld kan offline worden gehaald; dit voorbeeld is "
-                                f"{STATUS_LABELS.get(state.example.status, state.example.status).lower()}.")
-    workflow = _ensure_workflow(dbsession, state, user)
-    state.example.status = Status.OFFLINE
-    _record(dbsession, state, user, Status.PUBLISHED, Status.OFFLINE, reason)
-    _bump(workflow)
-    dbsession.flush()
-    return True
+    return _switch_visibility(
+        dbsession, state, user, reason, Status.PUBLISHED, Status.OFFLINE,
+        "Alleen de redactie (of de regiocoördinator van de regio) kan een voorbeeld offline halen.",
+        "Alleen een gepubliceerd voorbeeld kan offline worden gehaald; dit voorbeeld is {status}.")
 
 
 def put_online(dbsession: Session, state: ItemState, user: User, reason: str = "") -> bool:
     """Undo take_offline: the published text is public again (a working copy stays a pending change). Recorded
     with who, when and the optional reason. Returns False when it was online already (a double click)."""
     reason = _check_reason(reason, required=False)
+    return _switch_visibility(
+        dbsession, state, user, reason, Status.OFFLINE, Status.PUBLISHED,
+        "Alleen de redactie (of de regiocoördinator van de regio) kan een voorbeeld weer online zetten.",
+        "Alleen een voorbeeld dat offline is gehaald kan weer online worden gezet.")
+
+
+def _switch_visibility(dbsession: Session, state: ItemState, user: User, reason: str, source: str, target: str,
+                       not_allowed: str, wrong_status: str) -> bool:
+    """Move a live item between published and offline under its write lock, recorded in its history.
+    ``wrong_status`` may name the item's current status as ``{status}``."""
     lock_for_write(dbsession, state)
     if not may_review(user, state):
-        raise IllegalTransition("Alleen de redactie (of de regiocoördinator van de regio) kan een voorbeeld weer "
-                                "online zetten.")
-    if state.example.status == Status.PUBLISHED:
+        raise IllegalTransition(not_allowed)
+    if state.example.status == target:
         return False
-    if state.example.status != Status.OFFLINE:
-        raise IllegalTransition("Alleen een voorbeeld dat offline is gehaald kan weer online worden gezet.")
+    if state.example.status != source:  # read under the lock: the message names the status as it is now
+        raise IllegalTransition(wrong_status.format(
+            status=STATUS_LABELS.get(state.example.status, state.example.status).lower()))
     workflow = _ensure_workflow(dbsession, state, user)
-    state.example.status = Status.PUBLISHED
-    _record(dbsession, state, user, Status.OFFLINE, Status.PUBLISHED, reason)
+    state.example.status = target
+    _record(dbsession, state, user, source, target, reason)
     _bump(workflow)
     dbsession.flush()
     return True
