@@ -52,15 +52,14 @@ def _table_of(obj) -> str | None:
     return table.name if table is not None else None
 
 
-def _is_public_change(session: Session, obj, dirty: bool) -> bool:
+def _is_public_change(obj, dirty: bool) -> bool:
     table = _table_of(obj)
     if table is None or table in PRIVATE_TABLES:
         return False
     if not dirty:
         return True
     private = PRIVATE_COLUMNS.get(table)
-    state = inspect(obj)
-    changed = {attr.key for attr in state.attrs if attr.history.has_changes()}
+    changed = {attr.key for attr in inspect(obj).attrs if attr.history.has_changes()}
     if not changed:
         return False
     return private is None or not changed <= private
@@ -70,18 +69,9 @@ def _is_public_change(session: Session, obj, dirty: bool) -> bool:
 def _note_flush(session: Session, _flush_context, _instances) -> None:
     if session.info.get(_CHANGED):
         return
-    for obj in session.new:
-        if _is_public_change(session, obj, dirty=False):
-            session.info[_CHANGED] = True
-            return
-    for obj in session.deleted:
-        if _is_public_change(session, obj, dirty=False):
-            session.info[_CHANGED] = True
-            return
-    for obj in session.dirty:
-        if _is_public_change(session, obj, dirty=True):
-            session.info[_CHANGED] = True
-            return
+    written = [(obj, False) for obj in (*session.new, *session.deleted)] + [(obj, True) for obj in session.dirty]
+    if any(_is_public_change(obj, dirty) for obj, dirty in written):
+        session.info[_CHANGED] = True
 
 
 @event.listens_for(Session, "do_orm_execute")
