@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
+from portal.content.cards import Card, Vocabulary, card_query, cards
 from portal.content.files import MAX_SLUG, SLUG_RE
 from portal.content.models import (
     Article,
@@ -77,7 +78,7 @@ class FacetValue:
 
 @dataclasses.dataclass
 class ExamplePage:
-    items: list[PracticeExample]
+    items: list[PracticeExample] | list[Card]
     total: int
     page: int
     per_page: int
@@ -229,6 +230,19 @@ def example_page(dbsession: Session, filters: ExampleFilters, page: int = 1, per
     return ExamplePage(items, total, page, per_page, facets)
 
 
+def count_examples(dbsession: Session, filters: ExampleFilters) -> int:
+    query = _apply_filters(select(func.count(PracticeExample.id)).where(PracticeExample.status == Status.PUBLISHED),
+                           filters)
+    return dbsession.scalar(query) or 0
+
+
+def example_cards(dbsession: Session, vocab: Vocabulary, filters: ExampleFilters, page: int = 1, per_page: int = 20,
+                  sort: str = DEFAULT_SORT) -> list[Card]:
+    """One page of the filtered, sorted list as cards (portal.content.cards): two statements."""
+    query = _ordered(_apply_filters(card_query(), filters), sort).limit(per_page).offset((page - 1) * per_page)
+    return cards(dbsession, vocab, query)
+
+
 def _possible_slug(slug: str) -> bool:
     """Only well-formed slugs reach the database: a NUL byte in a URL would make PostgreSQL raise, not miss."""
     return isinstance(slug, str) and len(slug) <= MAX_SLUG and SLUG_RE.match(slug) is not None
@@ -352,6 +366,14 @@ def examples_in_region(dbsession: Session, region: Region) -> list[PracticeExamp
               RegionKind.MUNICIPALITY: PracticeExample.gemeente_id}[region.kind]
     return list(dbsession.scalars(published_examples().where(column == region.id).options(*card_loading())
                                   .order_by(PracticeExample.title)))
+
+
+def region_cards(dbsession: Session, vocab: Vocabulary, region: Region) -> list[Card]:
+    """examples_in_region as cards (portal.content.cards)."""
+    column = {RegionKind.PROVINCE: PracticeExample.province_id,
+              RegionKind.YOUTH_REGION: PracticeExample.youth_region_id,
+              RegionKind.MUNICIPALITY: PracticeExample.gemeente_id}[region.kind]
+    return cards(dbsession, vocab, card_query().where(column == region.id).order_by(PracticeExample.title))
 
 
 def subregions(dbsession: Session, region: Region) -> Sequence[Region]:

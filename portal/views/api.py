@@ -5,15 +5,17 @@ from __future__ import annotations
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
-from portal.content import catalog
+from portal.content import cards, catalog
+from portal.content.cards import Card
 from portal.content.models import PracticeExample, iso_utc
 from portal.rendering import render_markdown
 from portal.security import Permissions
+from portal.views.examples import example_count, known_slugs
 
 MAX_PER_PAGE = 100
 
 
-def example_summary(request, example: PracticeExample) -> dict:
+def example_summary(request, example: PracticeExample | Card) -> dict:
     return {
         "slug": example.slug,
         "title": example.title,
@@ -61,14 +63,15 @@ def example_full(request, example: PracticeExample) -> dict:
 @view_config(route_name="api_voorbeelden", renderer="json", permission=Permissions.VIEW, request_method="GET")
 def api_examples(request):
     params = request.GET
-    filters = catalog.parse_filters(params, request.dbsession)
+    filters = catalog.parse_filters(params, request.dbsession, known_slugs(request))
     page = catalog.parse_int(params, "page", 1, maximum=100_000)
     per_page = catalog.parse_int(params, "per_page", 20, maximum=MAX_PER_PAGE)
     sort = catalog.parse_sort(params)
-    result = catalog.example_page(request.dbsession, filters, page=page, per_page=per_page, sort=sort,
-                                  with_facets=False)
-    return {"total": result.total, "page": page, "per_page": per_page,
-            "items": [example_summary(request, e) for e in result.items]}
+    total = example_count(request, filters)
+    items = catalog.example_cards(request.dbsession, cards.vocabulary(request), filters, page=page,
+                                  per_page=per_page, sort=sort) if (page - 1) * per_page < total else []
+    return {"total": total, "page": page, "per_page": per_page,
+            "items": [example_summary(request, e) for e in items]}
 
 
 @view_config(route_name="api_voorbeeld", renderer="json", permission=Permissions.VIEW, request_method="GET")

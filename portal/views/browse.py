@@ -7,7 +7,7 @@ from pyramid.view import view_config
 from sqlalchemy import func, select
 
 from portal.accounts import coordination
-from portal.content import catalog
+from portal.content import cards, catalog
 from portal.content.models import PracticeExample, RegionKind, Status
 from portal.security import Permissions
 from portal.views.helpers import crumbs
@@ -19,15 +19,20 @@ def theme_list(request):
             "breadcrumbs": crumbs(request, ("Thema's", None))}
 
 
+#: Example cards on a theme page at most.
+THEME_EXAMPLES = 100
+
+
 @view_config(route_name="thema", renderer="portal:templates/theme.jinja2", permission=Permissions.VIEW)
 def theme_detail(request):
-    theme = catalog.get_theme(request.dbsession, request.matchdict["slug"])
+    vocab = cards.vocabulary(request)
+    theme = vocab.theme_slugs.get(request.matchdict["slug"])
     if theme is None:
         raise HTTPNotFound("Dit thema bestaat niet.")
     filters = catalog.ExampleFilters(thema=(theme.slug,))
-    examples = catalog.example_page(request.dbsession, filters, per_page=100, with_facets=False).items
+    examples = catalog.example_cards(request.dbsession, vocab, filters, per_page=THEME_EXAMPLES)
     return {"theme": theme, "examples": examples,
-            "articles": catalog.published_articles(request.dbsession, theme),
+            "articles": [a for a in cards.article_cards(request) if theme.id in a.theme_ids],
             "breadcrumbs": crumbs(request, ("Thema's", request.route_url("themas")), (theme.name, None))}
 
 
@@ -82,7 +87,7 @@ def region_detail(request):
             trail.append((parent.name, request.route_url("regio", slug=parent.slug)))
     return {"region": region, "kind_label": REGION_KIND_LABELS[region.kind],
             "filter_name": REGION_FILTER[region.kind],
-            "examples": catalog.examples_in_region(request.dbsession, region),
+            "examples": catalog.region_cards(request.dbsession, cards.vocabulary(request), region),
             # Only those with content; a region without content still answers (200) with a short note.
             "subregions": _subregions_with_content(request.dbsession, region),
             # Named only with their consent (portal.accounts.coordination.public_coordinators).

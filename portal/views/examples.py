@@ -7,7 +7,7 @@ import logging
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
-from portal.content import catalog
+from portal.content import cards, catalog
 from portal.content.memo import memoized
 from portal.security import Permissions
 from portal.views.helpers import FACET_LABELS, crumbs, filters_url, page_window
@@ -21,19 +21,21 @@ PER_PAGE = 12
 def example_list(request):
     params = request.GET
     db = request.dbsession
-    known = memoized(request, "vocabulary_slugs", lambda: catalog.vocabulary_slugs(db))
-    filters = catalog.parse_filters(params, db, known)
+    vocab = cards.vocabulary(request)
+    filters = catalog.parse_filters(params, db, known_slugs(request))
     sort = catalog.parse_sort(params)
     page_number = catalog.parse_int(params, "page", 1, maximum=10_000)
-    result = catalog.example_page(db, filters, page=page_number, per_page=PER_PAGE, sort=sort, with_facets=False)
-    # Counts depend only on the filters (not on page or sort): once per generation and filter combination.
-    result.facets = memoized(request, "facets?" + repr(filters.as_params()), lambda: catalog.facet_counts(db, filters))
+    # Total and counts depend only on the filters (not on page or sort): once per generation and filter combination.
+    total = example_count(request, filters)
+    facets = memoized(request, "facets?" + repr(filters.as_params()), lambda: catalog.facet_counts(db, filters))
+    result = catalog.ExamplePage([], total, page_number, PER_PAGE, facets)
     if page_number > result.pages:
         raise HTTPNotFound(f"Pagina {page_number} bestaat niet; er zijn {result.pages} pagina's.")
-    labels = catalog.filter_labels(request.dbsession, filters)
+    if total:
+        result.items = catalog.example_cards(db, vocab, filters, page=page_number, per_page=PER_PAGE, sort=sort)
     return {
         # every chosen value, also one that has no results with the other filters (and so is not among the facets)
-        "active_filters": [(facet, value, labels.get((facet, value), value)) for facet, value in filters.as_params()],
+        "active_filters": [(facet, value, vocab.label(facet, value) or value) for facet, value in filters.as_params()],
         "page": result,
         "page_numbers": page_window(result.page, result.pages),
         "filters": filters,
@@ -61,6 +63,18 @@ def example_detail(request):
         "breadcrumbs": crumbs(request, ("Praktijkvoorbeelden", request.route_url("voorbeelden")),
                               (example.title, None)),
     }
+
+
+def known_slugs(request) -> dict[str, frozenset[str]]:
+    """Every filter value that exists (catalog.vocabulary_slugs), once per generation."""
+    db = request.dbsession
+    return memoized(request, "vocabulary_slugs", lambda: catalog.vocabulary_slugs(db))
+
+
+def example_count(request, filters: catalog.ExampleFilters) -> int:
+    """Published examples matching ``filters``, once per generation and filter combination."""
+    db = request.dbsession
+    return memoized(request, "count?" + repr(filters.as_params()), lambda: catalog.count_examples(db, filters))
 
 
 def related_examples(request, slug: str) -> list[dict]:

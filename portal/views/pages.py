@@ -4,23 +4,35 @@ from __future__ import annotations
 
 from pyramid.view import view_config
 
-from portal.content import catalog
+from portal.content import cards, catalog
 from portal.content.memo import memoized, term
+from portal.content.models import PracticeExample
 from portal.mail import editors_address
 from portal.rendering import idle_text
 from portal.security import Permissions
 from portal.views.helpers import crumbs
 
+#: Example cards in each list of the home page.
+HOME_CARDS = 6
+
 
 @view_config(route_name="home", renderer="portal:templates/home.jinja2", permission=Permissions.VIEW)
 def home(request):
     db = request.dbsession
+    vocab = cards.vocabulary(request)
     return {
         **memoized(request, "home", lambda: _home_vocabulary(db)),
-        "featured": catalog.featured_examples(db),
-        "recent": catalog.recent_examples(db),
-        "featured_articles": [a for a in catalog.published_articles(db) if a.featured],
+        **memoized(request, "home_cards", lambda: _home_cards(db, vocab)),
+        "featured_articles": [a for a in cards.article_cards(request) if a.featured],
     }
+
+
+def _home_cards(db, vocab) -> dict:
+    """The featured and the most recent example cards: the same for every request of a generation."""
+    newest = catalog.example_cards(db, vocab, catalog.ExampleFilters(), per_page=HOME_CARDS, sort="nieuwste")
+    featured = cards.cards(db, vocab, cards.card_query().where(PracticeExample.featured.is_(True))
+                           .order_by(PracticeExample.title).limit(HOME_CARDS))
+    return {"featured": tuple(featured), "recent": tuple(newest)}
 
 
 def _home_vocabulary(db) -> dict:
