@@ -5,6 +5,7 @@ from pyramid.config import Configurator
 # Registers the search outbox listener on every SQLAlchemy session (web, scripts such as portal-load, tests), so
 # each content change writes its SearchOutbox row in the same transaction.
 import portal.search.outbox  # noqa: F401
+from portal import pagecache
 from portal.environment import with_environment
 
 
@@ -25,4 +26,5 @@ def main(global_config, **settings):
         config.include("portal.errorpage")
         config.include("portal.workflow.forms")
         config.scan("portal.views")
-    return config.make_wsgi_app()
+    # The page cache answers anonymous hits before Pyramid's router (portal.pagecache).
+    return pagecache.wrap(config.make_wsgi_app())

@@ -1,9 +1,15 @@
 """Whole-page cache for anonymous readers that is never stale, with validators for browsers and reverse proxies.
 
-Key: the content generation (portal.content.generation, read from the database on every request, so a commit in
-any process is seen by every process at once), this process's search-index state (pages that show search results
-or related examples follow the index, which applies a commit a moment after it lands), the host and the path with
-its query string. An entry can therefore only be reused while nothing it shows has changed.
+Key: the content generation (portal.content.generation: a commit through this process is seen by the next request,
+one made by another process within ``portal.page_cache_check_interval`` seconds), this process's search-index state
+(pages that show search results or related examples follow the index, which applies a commit a moment after it
+lands), the scheme, the host and the path with its query string. An entry is only reused while nothing it shows
+has changed.
+
+Where: a WSGI middleware around the whole Pyramid application, so a hit costs a dictionary lookup and no router,
+tween, session or database work (the figures are in bench/web.py). A miss goes through Pyramid as usual; a tween
+there notes the matched route, and the middleware stores the final response (with the security headers the tweens
+added). Requests with a body never use the cache, so the input checks of portal.tweens always see them.
 
 Who gets cached pages: GET and HEAD requests without the portal's session cookies and without an Authorization
 header. Logged-in people (and anyone holding a session, e.g. for a flash message or a CSRF token) always get a
@@ -16,7 +22,8 @@ moved, whole seconds); If-None-Match is answered exactly, If-Modified-Since only
 is set) and ``Vary: Cookie`` let a reverse proxy keep anonymous pages and revalidate them cheaply.
 
 Settings: ``portal.page_cache`` (default true), ``portal.page_cache_bytes`` (memory budget per process, default
-32 MiB), ``portal.page_cache_shared_max_age`` (seconds a proxy may serve without asking, default 0).
+32 MiB), ``portal.page_cache_shared_max_age`` (seconds a proxy may serve without asking, default 0),
+``portal.page_cache_check_interval`` (seconds between readings of another process's changes, default 0.25).
 """
 
 from __future__ import annotations
@@ -25,15 +32,15 @@ import datetime as dt
 import email.utils
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from pyramid.settings import asbool
 from sqlalchemy.exc import SQLAlchemyError
-from webob import Response
 
+from portal import tweens
 from portal.content import generation, memo
-from portal.models import write_intent
 
 #: Public pages whose content depends only on the database and the search index (and the URL).
 CACHEABLE_ROUTES = frozenset({
@@ -43,22 +50,28 @@ CACHEABLE_ROUTES = frozenset({
     "api_voorbeelden", "api_voorbeeld", "zoeken", "api_zoeken", "api_suggesties",
 })
 SESSION_COOKIES = frozenset({"portal_session", "portal_sid"})
-#: Response headers worth keeping; the rest (Date, Content-Length, security headers) is added per response.
-KEPT_HEADERS = frozenset({"content-type", "content-language", "content-disposition", "link", "x-robots-tag"})
+#: Response headers not kept with an entry: the server adds its own, the cache writes its validators itself.
+DROPPED_HEADERS = frozenset({"date", "server", "content-length", "etag", "last-modified", "cache-control", "vary",
+                             "set-cookie", "x-portal-cache"})
 CACHE_HEADER = "X-Portal-Cache"
+#: Set by the tween on the request's environ when the matched route's 200 may be stored.
+ROUTE_KEY = "portal.page_cache.route"
 
 
 @dataclass(frozen=True)
 class Entry:
     status: str
+    #: Everything a 200 answer sends (the validators and Content-Length included), except X-Portal-Cache.
     headers: tuple[tuple[str, str], ...]
+    #: What a 304 sends.
+    validators: tuple[tuple[str, str], ...]
     body: bytes
     etag: str
     last_modified: dt.datetime
 
     @property
     def size(self) -> int:
-        return len(self.body) + 200
+        return len(self.body) + 600
 
 
 class PageStore:
@@ -129,112 +142,155 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return etag in candidates
 
 
-def _not_modified(request, entry: Entry) -> bool:
-    if_none_match = request.headers.get("If-None-Match")
+def _not_modified(environ: dict, entry: Entry) -> bool:
+    if_none_match = environ.get("HTTP_IF_NONE_MATCH")
     if if_none_match is not None:
         return _etag_matches(if_none_match, entry.etag)
-    since = _parse_http_date(request.headers.get("If-Modified-Since"))
+    since = _parse_http_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
     return since is not None and entry.last_modified.replace(microsecond=0) <= since
 
 
-def _bypasses(request) -> bool:
-    return (request.method not in ("GET", "HEAD")
-            or bool(SESSION_COOKIES & request.cookies.keys())
-            or "Authorization" in request.headers)
+def _cookie_names(header: str) -> set[str]:
+    return {part.split("=", 1)[0].strip() for part in header.split(";")}
 
 
-def _storable(request, response) -> bool:
-    route = request.matched_route
-    if request.method != "GET" or route is None or route.name not in CACHEABLE_ROUTES:
+def _cookie_value(header: str, name: str) -> str:
+    for part in header.split(";"):
+        key, _eq, value = part.partition("=")
+        if key.strip() == name:
+            return value.strip().strip('"')
+    return ""
+
+
+def _bypasses(environ: dict) -> bool:
+    """Anything but a plain anonymous read goes straight to the application (and nothing of it is stored)."""
+    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in environ:
+        return True
+    if environ.get("CONTENT_LENGTH", "") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ:
+        return True  # a body: the input and size checks decide
+    cookies = environ.get("HTTP_COOKIE", "")
+    return bool(cookies) and "portal_s" in cookies and bool(SESSION_COOKIES & _cookie_names(cookies))
+
+
+def _storable(environ: dict, status: str, headers: list[tuple[str, str]], body: bytes) -> bool:
+    if environ.get("REQUEST_METHOD") != "GET" or environ.get(ROUTE_KEY) is None or not status.startswith("200"):
         return False
-    if response.status_code != 200 or "Set-Cookie" in response.headers:
-        return False
-    cache_control = response.headers.get("Cache-Control", "")
-    if "no-store" in cache_control or "private" in cache_control:
-        return False
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "set-cookie":
+            return False
+        if lowered == "cache-control" and ("no-store" in value or "private" in value):
+            return False
     # A page that embeds this visitor's CSRF token (a form) belongs to this visitor alone.
-    token = request.cookies.get("portal_csrf", "").strip('"')
-    return not (token and token.encode() in response.body)
+    token = _cookie_value(environ.get("HTTP_COOKIE", ""), "portal_csrf")
+    return not (token and token.encode() in body)
 
 
 class PageCache:
-    def __init__(self, registry):
+    """The middleware: answers hits itself, passes everything else to the application and keeps what it may."""
+
+    def __init__(self, app, registry):
         settings = registry.settings
+        self.app = app
+        self.registry = registry
         self.enabled = asbool(settings.get("portal.page_cache", True))
         self.store = PageStore(int(settings.get("portal.page_cache_bytes", 32 * 1024 * 1024)))
         shared = int(settings.get("portal.page_cache_shared_max_age", 0))
         self.cache_control = "public, max-age=0, must-revalidate" + (f", s-maxage={shared}" if shared > 0 else "")
-        self.registry = registry
+        interval = float(settings.get("portal.page_cache_check_interval", 0.25))
+        self.watch = generation.GenerationWatch(registry["db_engine"], interval)
+        registry["page_cache"] = self
+        registry["generation_watch"] = self.watch
 
     def _state(self) -> tuple[int, dt.datetime, tuple]:
-        token = write_intent.set(False)  # a read: on SQLite a plain BEGIN, never the write lock
-        try:
-            with self.registry["db_engine"].connect() as connection:
-                number, changed_at = generation.read(connection)
-        finally:
-            write_intent.reset(token)
+        number, changed_at = self.watch.current()
         service = self.registry.get("search_service")
         if service is None:
             return number, changed_at, ()
         index_changed = dt.datetime.fromtimestamp(service.keeper.changed_wall, dt.UTC).replace(tzinfo=None)
         return number, max(changed_at, index_changed), service.state()
 
-    def handle(self, handler, request):
-        if not self.enabled or _bypasses(request):
-            return handler(request)
+    def __call__(self, environ, start_response):
+        if not self.enabled or _bypasses(environ):
+            return self.app(environ, start_response)
+        started = environ.setdefault("portal.access_started", time.perf_counter())
         try:
             number, last_modified, index_state = self._state()
         except SQLAlchemyError:
-            # No database: no cache either; the view answers (the health check says 503, pages their error page).
-            return handler(request)
-        request.environ[memo.ENVIRON_KEY] = number  # vocabulary memos of this request use the same generation
-        environ = request.environ
-        # The raw WSGI strings: request.path_qs would decode, and undecodable paths must reach the 404/400 views.
-        key = (number, index_state, environ.get("HTTP_HOST", ""), environ.get("SCRIPT_NAME", ""),
-               environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
+            # No database: no cache either; the application answers (the health check 503, pages their error page).
+            return self.app(environ, start_response)
+        # The raw WSGI strings: decoding would fail on undecodable paths, which must reach the 404/400 views.
+        key = (number, index_state, environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST", ""),
+               environ.get("SCRIPT_NAME", ""), environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""))
         entry = self.store.get(key)
-        outcome = "hit"
-        if entry is None:
-            response = handler(request)
-            if not _storable(request, response):
-                return response
-            body = response.body
-            entry = Entry(
-                status=response.status,
-                headers=tuple((k, v) for k, v in response.headerlist if k.lower() in KEPT_HEADERS),
-                body=body,
-                etag='"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"',
-                last_modified=last_modified,
-            )
-            self.store.put(key, entry)
-            outcome = "miss"
-        return self._respond(request, entry, outcome)
+        if entry is not None:
+            status = self._respond(environ, start_response, entry, "hit")
+            tweens.log_request(environ, status, started)
+            return [] if status == 304 or environ["REQUEST_METHOD"] == "HEAD" else [entry.body]
+        environ[memo.ENVIRON_KEY] = number  # vocabulary memos of this request use the same generation
+        return self._render(environ, start_response, key, last_modified)
 
-    def _respond(self, request, entry: Entry, outcome: str) -> Response:
-        validators = [("ETag", entry.etag), ("Last-Modified", _http_date(entry.last_modified)),
-                      ("Cache-Control", self.cache_control), ("Vary", "Cookie"), (CACHE_HEADER, outcome)]
-        if _not_modified(request, entry):
-            response = Response(status=304, headerlist=[])
-            for name, value in validators:
-                response.headers[name] = value
-            return response
-        response = Response(status=entry.status, headerlist=list(entry.headers), body=entry.body)
-        for name, value in validators:
-            response.headers[name] = value
-        return response
+    def _render(self, environ, start_response, key: tuple, last_modified: dt.datetime):
+        captured: list = []
+
+        def capture(status, headers, exc_info=None):
+            captured[:] = [status, headers, exc_info]
+            return lambda data: captured.append(data)  # the write() callable; Pyramid never uses it
+
+        app_iter = self.app(environ, capture)
+        status, headers, exc_info = captured[:3]
+        if exc_info is not None or not environ.get(ROUTE_KEY):
+            start_response(status, headers, exc_info)
+            return app_iter
+        try:
+            body = b"".join([*captured[3:], *app_iter])
+        finally:
+            close = getattr(app_iter, "close", None)
+            if close is not None:
+                close()
+        if environ["REQUEST_METHOD"] == "HEAD" or not _storable(environ, status, headers, body):
+            start_response(status, headers)
+            return [body]
+        entry = self._entry(status, headers, body, last_modified)
+        self.store.put(key, entry)
+        self._respond(environ, start_response, entry, "miss")
+        return [] if _not_modified(environ, entry) else [body]
+
+    def _entry(self, status: str, headers: list, body: bytes, last_modified: dt.datetime) -> Entry:
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        validators = (("ETag", etag), ("Last-Modified", _http_date(last_modified)),
+                      ("Cache-Control", self.cache_control), ("Vary", "Cookie"))
+        kept = tuple((name, value) for name, value in headers if name.lower() not in DROPPED_HEADERS)
+        return Entry(status=status, headers=(*kept, *validators, ("Content-Length", str(len(body)))),
+                     validators=validators, body=body, etag=etag, last_modified=last_modified)
+
+    @staticmethod
+    def _respond(environ, start_response, entry: Entry, outcome: str) -> int:
+        if _not_modified(environ, entry):
+            start_response("304 Not Modified", [*entry.validators, (CACHE_HEADER, outcome)])
+            return 304
+        start_response(entry.status, [*entry.headers, (CACHE_HEADER, outcome)])
+        return 200
 
 
 def page_cache_tween_factory(handler, registry):
-    cache = PageCache(registry)
-    registry["page_cache"] = cache
+    """Inside Pyramid: notes the matched route of a cacheable page for the middleware."""
 
     def tween(request):
-        return cache.handle(handler, request)
+        response = handler(request)
+        route = request.matched_route
+        if route is not None and route.name in CACHEABLE_ROUTES:
+            request.environ[ROUTE_KEY] = route.name
+        return response
 
     return tween
 
 
+def wrap(app):
+    """The application with the page cache around it (``registry`` stays reachable as on a Pyramid router)."""
+    return PageCache(app, app.registry)
+
+
 def includeme(config):
-    # Under the input checks (hostile requests never reach the cache), over the transaction: a hit opens no session.
     config.add_tween("portal.pagecache.page_cache_tween_factory",
                      under="portal.tweens.input_boundary_tween_factory", over="pyramid_tm.tm_tween_factory")

@@ -58,17 +58,17 @@ def access_log_tween_factory(handler, registry):
         except Exception as exc:
             if is_error_retryable(request, exc):
                 raise
-            _log(environ, 500, started)  # what the server will answer
+            log_request(environ, 500, started)  # what the server will answer
             raise
         exc = getattr(request, "exception", None)
         if exc is None or not is_error_retryable(request, exc):
-            _log(environ, response.status_int, started)
+            log_request(environ, response.status_int, started)
         return response
 
     return tween
 
 
-def _log(environ: dict, status: int, started: float) -> None:
+def log_request(environ: dict, status: int, started: float) -> None:
     if access_log.isEnabledFor(logging.INFO):
         elapsed = (time.perf_counter() - started) * 1000
         method = quote(environ.get("REQUEST_METHOD", "-"), safe="")

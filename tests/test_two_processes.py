@@ -204,3 +204,32 @@ def test_a_late_commit_reaches_both_processes(two_processes):
     held.commit()
     for process in (first, second):
         wait_for(lambda p=process: "koesterklas-nunspeet" in p.found("zqxlaatste"), timeout=2.0)
+
+
+def cached(process: Process, path: str) -> str:
+    """The page as an anonymous visitor gets it (no cookies), after making sure it is in the page cache."""
+    for _ in range(2):
+        with urllib.request.urlopen(process.url + path, timeout=10) as response:  # noqa: S310
+            outcome, body = response.headers.get("X-Portal-Cache"), response.read().decode()
+    assert outcome == "hit", path
+    return body
+
+
+def test_cached_pages_follow_a_change_on_every_process(two_processes):
+    """A change made by a third process (a script on the database) shows on the cached pages of both web
+    processes within a second: a theme's name on /themas and on an example page, and an example's title."""
+    factory, first, second = two_processes
+    paths = ("/themas", "/voorbeelden/koesterklas-nunspeet", "/voorbeelden")
+    for process in (first, second):
+        for path in paths:
+            assert "Zqxhernoemd" not in cached(process, path)
+    with unit_of_work(factory) as session:
+        example = session.scalars(select(PracticeExample).where(PracticeExample.slug == "koesterklas-nunspeet")).one()
+        example.title = "Koesterklas Zqxhernoemd"
+        example.themes[0].name = "Thema Zqxhernoemd"
+    changed = time.monotonic()
+    for process in (first, second):
+        for path in paths:
+            wait_for(lambda p=process, u=path: "Zqxhernoemd" in urllib.request.urlopen(  # noqa: S310
+                p.url + u, timeout=10).read().decode(), timeout=1.0)
+    assert time.monotonic() - changed < 1.5  # six pages, each within a second of the commit

@@ -9,6 +9,11 @@ through a view. The test is a deny list of tables that are private by nature (se
 plus a few private columns of ``users`` (a login writes ``last_login_at``), so a table added later counts by default:
 a forgotten table costs a needless cache miss, never a stale page.
 
+Reading it: every process keeps a GenerationWatch. A commit made through this process's engine is noticed at once
+(``after_commit``); a commit made elsewhere (another web process, ``portal-load``) within the watch's interval, by
+reading the row again at most once per interval. This keeps the database out of the page cache's hit path while a
+change still reaches every process well within a second.
+
 Locking: the row is updated in ``before_commit``, after the transaction's other work, so a writer holds the row lock
 only for the instant of its commit and never waits for another lock while holding it (no deadlocks with the row
 locks of portal.workflow). Concurrent content writers queue on it for that instant only.
@@ -17,9 +22,13 @@ locks of portal.workflow). Concurrent content writers queue on it for that insta
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
+import weakref
+from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, DateTime, Integer, event, inspect, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portal.models.meta import Base
@@ -35,6 +44,7 @@ PRIVATE_COLUMNS: dict[str, frozenset[str]] = {
 }
 
 _CHANGED = "content_generation.changed"
+_ADVANCED = "content_generation.advanced"
 
 
 class ContentGeneration(Base):
@@ -94,11 +104,20 @@ def _advance(session: Session) -> None:
         session.execute(update(ContentGeneration).where(ContentGeneration.id == 1)
                         .values(value=ContentGeneration.value + 1, changed_at=_now()),
                         execution_options={"synchronize_session": False})
+        session.info[_ADVANCED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _announce(session: Session) -> None:
+    if session.info.pop(_ADVANCED, False):
+        bind = session.get_bind()
+        _commits.note(bind.engine if isinstance(bind, Connection) else bind)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
     session.info.pop(_CHANGED, None)
+    session.info.pop(_ADVANCED, None)
 
 
 def _now() -> dt.datetime:
@@ -112,3 +131,64 @@ def read(connection: Connection) -> tuple[int, dt.datetime]:
     if row is None:  # a database migrated before 0008 ran would have the row; be safe anyway
         return 0, dt.datetime(2000, 1, 1)
     return int(row.value), row.changed_at
+
+
+class _LocalCommits:
+    """How many generation-raising commits each engine of this process has made (engines are never kept alive)."""
+
+    def __init__(self):
+        self._counts: weakref.WeakKeyDictionary[Engine, int] = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def note(self, engine: Engine) -> None:
+        with self._lock:
+            self._counts[engine] = self._counts.get(engine, 0) + 1
+
+    def count(self, engine: Engine) -> int:
+        return self._counts.get(engine, 0)
+
+
+_commits = _LocalCommits()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    value: int
+    changed_at: dt.datetime
+    read_at: float  # time.monotonic() when it was read
+    local_commits: int  # this engine's commit count just before it was read
+
+
+class GenerationWatch:
+    """The current generation for one engine, read from the database at most once per ``interval`` seconds, and
+    again at once after a commit through the same engine raised it.
+
+    ``interval`` bounds how long another process's change can go unseen here (0: read on every call).
+    """
+
+    def __init__(self, engine: Engine, interval: float):
+        self.engine = engine
+        self.interval = interval
+        self._snapshot: Snapshot | None = None
+
+    def current(self) -> tuple[int, dt.datetime]:
+        snapshot = self._snapshot
+        commits = _commits.count(self.engine)
+        now = time.monotonic()
+        if (snapshot is not None and snapshot.local_commits == commits
+                and now - snapshot.read_at < self.interval):
+            return snapshot.value, snapshot.changed_at
+        # The count is taken before reading: a commit landing during the read makes the next call read again.
+        from portal.models import write_intent  # a read: on SQLite a plain BEGIN, never the write lock
+
+        token = write_intent.set(False)
+        try:
+            with self.engine.connect() as connection:
+                value, changed_at = read(connection)
+        finally:
+            write_intent.reset(token)
+        latest = self._snapshot
+        # A slow reader must not replace a newer value that another thread has just read.
+        if latest is None or value >= latest.value or now - latest.read_at >= self.interval:
+            self._snapshot = Snapshot(value, changed_at, now, commits)
+        return value, changed_at
