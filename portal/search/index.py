@@ -5,6 +5,7 @@ Layout of ``search.index_dir`` (one directory per process: indexes are local, th
     CURRENT                 name of the live generation (replaced atomically with os.replace)
     gen-<time>-<rand>/      a complete Whoosh index, plus
         lexicon.txt         the compound-splitting lexicon it was built with
+        phrases.txt         the thesaurus phrases indexed as single terms (see schema.PhraseText), one a line
         outbox.pos          how far the outbox has been applied (see portal.search.cursor)
         manifest.json       size and CRC-32 of every file of the live index state
         .in-use             locked (shared) by every process that has this generation open
@@ -40,13 +41,15 @@ from whoosh.index import TOC, FileIndex
 
 from portal.search.analysis import Lexicon, build_lexicon
 from portal.search.cursor import Position, PositionError
-from portal.search.schema import build_schema, with_derived_fields
+from portal.search.schema import build_schema, phrase_term, with_derived_fields
+from portal.search.thesaurus import Thesaurus
 from portal.search.writing import writer_for
 
 log = logging.getLogger(__name__)
 
 CURRENT = "CURRENT"
 LEXICON = "lexicon.txt"
+PHRASES = "phrases.txt"
 POSITION = "outbox.pos"
 MANIFEST = "manifest.json"
 IN_USE = ".in-use"
@@ -120,6 +123,8 @@ def _live_files(path: Path, ix: FileIndex) -> list[str]:
     toc = ix._read_toc()
     segment_ids = {s.segment_id() for s in toc.segments}
     names = [LEXICON, f"_MAIN_{toc.generation}.toc"]
+    if (path / PHRASES).exists():  # generations built before phrases were prepared have none
+        names.append(PHRASES)
     for child in path.iterdir():
         match = _SEGMENT_FILE.match(child.name)
         if match and match.group(1) in segment_ids:
@@ -164,6 +169,16 @@ def verify(path: Path) -> None:
             raise IndexUnavailable(f"zoekindex {path.name}: bestand {name} ontbreekt") from exc
 
 
+def read_phrases(path: Path) -> list[tuple[str, ...]]:
+    """The phrases a generation was built with: its changes must index them the same way (the thesaurus file
+    may have changed since; a phrase it does not prepare is matched on positions)."""
+    try:
+        text = (path / PHRASES).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return []
+    return [tuple(line.split()) for line in text.splitlines() if len(line.split()) > 1]
+
+
 def _lock_in_use(path: Path):
     handle = (path / IN_USE).open("a")
     fcntl.flock(handle, fcntl.LOCK_SH)
@@ -203,7 +218,7 @@ class IndexStore:
                 verify(path)
             lexicon = Lexicon.load(path / LEXICON)
             lexicon.stems  # noqa: B018  (computed now, not during the first search)
-            ix = windex.open_dir(str(path), schema=build_schema(lexicon))
+            ix = windex.open_dir(str(path), schema=build_schema(lexicon, read_phrases(path)))
             with ix.searcher() as searcher:  # reads every segment's TOC entry: proves the files are there
                 searcher.doc_count()
             generation = Generation(name, path, ix, lexicon, handle)
@@ -228,7 +243,9 @@ class IndexStore:
             sample = list(islice(docs, LEXICON_SAMPLE))
             lexicon = build_lexicon(f"{d.get('title', '')} {d.get('summary', '')} {d.get('body', '')}" for d in sample)
             lexicon.save(tmp_path / LEXICON)
-            ix = windex.create_in(str(tmp_path), build_schema(lexicon))
+            phrases = sorted(Thesaurus.load().phrases())
+            _atomic_write(tmp_path / PHRASES, "".join(phrase_term(p) + "\n" for p in phrases))
+            ix = windex.create_in(str(tmp_path), build_schema(lexicon, phrases))
             # Large corpora are analysed by several processes (each builds a segment).
             procs = WRITER_PROCS if len(sample) >= LEXICON_SAMPLE else 1
             # compound=False: separate segment files are opened lazily; a compound file is read into memory

@@ -17,6 +17,8 @@ from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 
+from portal.search.schema import phrase_term
+
 #: Memory for cached per-segment bitsets (a bitset of a 100k-document segment is 12.5 kB).
 CACHE_MB = 192
 #: A prefix expands to at most this many terms.
@@ -88,6 +90,57 @@ def posting_blocks(matcher, weights: bool = False):
                 ws = [ws[n] for n in keep] if weights else None
         yield ids, ws
         leaf._next_block()
+
+
+def posting_values(matcher):
+    """(ids, value strings) of a fresh posting matcher, a block at a time (deleted documents included: callers
+    only ask about documents they know are live)."""
+    leaf = matcher.child if isinstance(matcher, FilterMatcher) else matcher
+    if type(leaf) is not W3LeafMatcher:
+        ids, values = [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            values.append(matcher.value())
+            matcher.next()
+        yield ids, values
+        return
+    while leaf.is_active():
+        if leaf._ids is None:
+            leaf._read_ids()
+        if leaf._values is None:
+            leaf._read_values()
+        ids, values = leaf._ids, leaf._values
+        if leaf._i:
+            ids, values = ids[leaf._i :], values[leaf._i :]
+        yield ids, values
+        leaf._next_block()
+
+
+def phrase_docs(reader, fieldname: str, words, candidates: int) -> int:
+    """Local bitset of the documents of ``candidates`` (which have every word) where the words stand on
+    consecutive positions: Whoosh's Phrase (slop 1), but reading positions of the candidates only, straight
+    from the posting blocks, instead of stepping a tree of span matchers through every document."""
+    decode = reader.schema[fieldname].format.decode_positions
+    starts: dict[int, set[int]] | None = None
+    wanted = set(iter_bits(candidates))
+    for k, word in enumerate(words):
+        if not wanted:
+            return 0
+        try:
+            matcher = reader.postings(fieldname, word)
+        except Exception:  # not in this segment
+            return 0
+        found: dict[int, set[int]] = {}
+        for ids, values in posting_values(matcher):
+            for doc, value in zip(ids, values, strict=True):
+                if doc in wanted:
+                    shifted = {p - k for p in decode(value)}
+                    if starts is not None:
+                        shifted &= starts[doc]
+                    if shifted:
+                        found[doc] = shifted
+        starts, wanted = found, set(found)
+    return bitmask(sorted(wanted))
 
 
 def posting_ids(matcher):
@@ -167,8 +220,27 @@ class MaskEvaluator:
 
     def __init__(self, searcher, cache: MaskCache):
         self.leaves = [(sub, sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
+        self.schema = searcher.schema
         self.cache = cache
         self._memo: dict[tuple, int] = {}
+
+    def _prepared(self, q: wq.Phrase) -> str | None:
+        """The single term the index holds for this phrase (schema.PhraseText), or None."""
+        try:
+            phrases = getattr(self.schema[q.fieldname], "phrases", None)
+        except KeyError:
+            return None
+        words = tuple(w.decode("utf-8") if isinstance(w, bytes) else w for w in q.words)
+        if phrases and q.slop == 1 and words in phrases:
+            return phrase_term(words)
+        return None
+
+    def _local_parts(self, mask: int) -> dict[int, int]:
+        """A global bitset cut into each segment's local bitset (by id of the segment's reader)."""
+        out = {}
+        for _sub, reader, offset in self.leaves:
+            out[id(reader)] = (mask >> offset) & ((1 << reader.doc_count_all()) - 1)
+        return out
 
     def everything(self) -> int:
         """The live (not deleted) documents."""
@@ -222,22 +294,34 @@ class MaskEvaluator:
 
             def compute(_sub, reader, q=q):
                 mask = 0
-                for n, term in enumerate(reader.expand_prefix(q.fieldname, q.text)):
+                n = 0
+                for term in reader.expand_prefix(q.fieldname, q.text):
                     if n >= MAX_PREFIX_TERMS:
                         break
+                    if (b" " if isinstance(term, bytes) else " ") in term:  # a prepared phrase, not a word
+                        continue
+                    n += 1
                     mask |= bitmask(posting_ids(reader.postings(q.fieldname, term)))
                 return mask
 
             return self._leafwise(("p", q.fieldname, q.text), compute)
         if isinstance(q, wq.Phrase):
+            prepared = self._prepared(q)
+            if prepared is not None:
+                return self.term(q.fieldname, prepared)
             candidates = -1
             for word in q.words:
                 candidates &= self.term(q.fieldname, word)
             if not candidates or candidates == -1:
                 return 0
 
-            def compute(sub, _reader, q=q):
-                return bitmask(q.docs(sub))
+            if q.slop != 1:
+                return candidates & self._leafwise(("ph", q.fieldname, tuple(q.words), q.slop),
+                                                   lambda sub, _reader, q=q: bitmask(q.docs(sub)))
+            local = self._local_parts(candidates)
+
+            def compute(_sub, reader, q=q):
+                return phrase_docs(reader, q.fieldname, q.words, local[id(reader)])
 
             return candidates & self._leafwise(("ph", q.fieldname, tuple(q.words), q.slop), compute)
         # Anything else: let Whoosh enumerate the documents.

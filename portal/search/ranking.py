@@ -50,8 +50,10 @@ class Ranker:
 
     def _lengths(self, reader, fieldname: str) -> array:
         def compute():
+            # Whoosh answers None (not the default) for a field without tokens (a title of stop words only).
             return array(
-                "H", (min(65535, reader.doc_field_length(n, fieldname, 0)) for n in range(reader.doc_count_all()))
+                "H",
+                (min(65535, reader.doc_field_length(n, fieldname, 0) or 0) for n in range(reader.doc_count_all())),
             )
 
         return self.cache.get((segment_key(reader), "len", fieldname), compute)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
 
 from portal.search.analysis import Lexicon, dutch_analyzer, folding_analyzer
@@ -19,8 +21,64 @@ HIGHLIGHT_FIELDS = ("summary", "body")
 FACETS = ("thema", "regio", "provincie", "schooltype", "type")
 
 
-def build_schema(lexicon: Lexicon | None = None) -> Schema:
+def phrase_term(stems: Iterable[str]) -> str:
+    """The single index term of a prepared phrase (a space never occurs in a word's term)."""
+    return " ".join(stems)
+
+
+class PhraseText(TEXT):
+    """A text field that also indexes prepared phrases (the thesaurus's multi-word terms) as one term each.
+
+    A phrase query on positions reads the positions of every document that has all its words (thousands for
+    "passend onderwijs"); the prepared term is one posting list. Its postings are exactly the documents where
+    the phrase's stems stand on consecutive positions, as Whoosh's Phrase (slop 1) matches them, and they add
+    nothing to the field length, so BM25 scores of ordinary terms do not change.
+    """
+
+    def __init__(self, analyzer, phrases: Iterable[tuple[str, ...]] = (), **kwargs):
+        super().__init__(analyzer=analyzer, **kwargs)
+        self.phrases = frozenset(tuple(p) for p in phrases if len(p) > 1)
+        self._by_first: dict[str, list[tuple[str, ...]]] = {}
+        for phrase in sorted(self.phrases):
+            self._by_first.setdefault(phrase[0], []).append(phrase)
+        self._stems = frozenset(s for p in self.phrases for s in p)
+
+    def index(self, value, **kwargs):
+        if not self.phrases or not isinstance(value, str):
+            yield from super().index(value, **kwargs)
+            return
+        kwargs.setdefault("mode", "index")
+        seen: dict[str, list[int]] = {}
+        analyzer, wanted = self.analyzer, self._stems
+
+        def recording(text, **options):
+            for token in analyzer(text, **options):
+                if token.text in wanted and not token.stopped:
+                    seen.setdefault(token.text, []).append(token.pos)
+                yield token
+
+        for text, freq, weight, encoded in self.format.word_values(value, recording, **kwargs):
+            yield text.encode("utf-8"), freq, weight, encoded
+        for phrase, positions in self.phrase_positions(seen):
+            # Frequency 0: the writer adds frequencies up to the field length.
+            yield phrase_term(phrase).encode("utf-8"), 0, float(len(positions)), self.format.encode(positions)
+
+    def phrase_positions(self, seen: dict[str, list[int]]):
+        """(phrase, start positions) of the prepared phrases in a text, given each stem's positions."""
+        for first in self._by_first.keys() & seen.keys():
+            for phrase in self._by_first[first]:
+                if not all(stem in seen for stem in phrase[1:]):
+                    continue
+                later = [set(seen[stem]) for stem in phrase[1:]]
+                starts = [p for p in seen[first] if all(p + k + 1 in at for k, at in enumerate(later))]
+                if starts:
+                    yield phrase, starts
+
+
+def build_schema(lexicon: Lexicon | None = None, phrases: Iterable[tuple[str, ...]] = ()) -> Schema:
+    """``phrases``: multi-word terms (as stems) indexed as one term each in title and all (see PhraseText)."""
     text = dutch_analyzer(lexicon)
+    phrases = frozenset(tuple(p) for p in phrases)
     return Schema(
         #: "<type>:<slug>" (tips: "tip:<example slug>:<n>"): the unique document key.
         key=ID(unique=True, stored=True),
@@ -28,10 +86,10 @@ def build_schema(lexicon: Lexicon | None = None) -> Schema:
         #: For tips: the key of the example they belong to (deleted and re-added with it).
         parent=ID(),
         type=ID(stored=True),
-        title=TEXT(analyzer=text, stored=True),
+        title=PhraseText(text, phrases, stored=True),
         #: Everything searchable: title, summary, place/region names and aliases, theme and school type names,
         #: target group, partners, financing, body (see ALL_REPEAT).
-        all=TEXT(analyzer=text),
+        all=PhraseText(text, phrases),
         summary=STORED(),
         body=STORED(),
         #: Unstemmed words of all text: the dictionary for "Bedoelde u".

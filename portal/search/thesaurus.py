@@ -50,6 +50,12 @@ class Thesaurus:
                 add(str(key), str(target))
         return cls(mapping)
 
+    def phrases(self) -> set[tuple[str, ...]]:
+        """Every multi-word term (keys and alternatives) as stems: what the index prepares as single terms."""
+        out = {key for key in self._mapping if len(key) > 1}
+        out.update(a.stems for alternatives in self._mapping.values() for a in alternatives if len(a.stems) > 1)
+        return out
+
     def lookup(self, stems: tuple[str, ...]) -> list[Alternative]:
         return self._mapping.get(stems, [])
 

@@ -1,0 +1,130 @@
+"""Thesaurus phrases prepared at index time give exactly what matching them on positions gives."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from whoosh import index as windex
+from whoosh import query as wq
+
+from portal.search import SearchService
+from portal.search.analysis import query_stems
+from portal.search.documents import all_documents
+from portal.search.index import CURRENT, PHRASES, read_phrases, write_manifest
+from portal.search.masks import MaskCache, MaskEvaluator, bitmask
+from portal.search.schema import PHRASE_FIELDS, build_schema
+from portal.search.thesaurus import Thesaurus
+
+#: Texts where positions decide: compound parts next to each other, stop words in between, the phrase across
+#: two fields of "all", reversed and interrupted phrases (no match).
+TRICKY = [
+    ("Jeugdhulp jeugdzorg in de wijk", "Passend en onderwijs voor ieder kind.", "Onderwijs passend gemaakt."),
+    ("Samenwerkingsverband", "passend onderwijs in de regio", "Hulp aan de jeugd, hulp bij jeugd."),
+    ("Intern begeleider", "De interne begeleider en het jeugd- en gezinsteam", "Speciaal, maar geen onderwijs."),
+    ("Den Bosch", "Voortgezet speciaal onderwijs en zorg in natura", "Zorg in onderwijstijd; zorg natura."),
+]
+
+QUERIES = [
+    "passend onderwijs", '"passend onderwijs"', "jeugdhulp", "jeugdzorg", "hulp aan jeugd", '"hulp aan jeugd"',
+    "SWV", "OZA", "JGT", "den bosch", "intern begeleider", "ib", "vso", "so", "thuiszitter", "pgb",
+    "passend*", "samenwerkingsverband passend onderwijs", '-"passend onderwijs" jeugdhulp', "wijkteam OR cjg",
+]
+
+
+@pytest.fixture(scope="module")
+def services(shared_site, tmp_path_factory):
+    """The same documents twice: as built (phrases prepared) and a copy that prepares none (as older indexes)."""
+    factory = shared_site.registry["dbsession_factory"]
+    with shared_site.session() as session:
+        docs = list(all_documents(session))
+    template = next(d for d in docs if d["key"].startswith("voorbeeld:"))
+    for n, (title, summary, body) in enumerate(TRICKY):
+        docs.append({**template, "key": f"voorbeeld:proef-{n}", "slug": f"proef-{n}", "title": title,
+                     "summary": summary, "body": body, "place": "", "themes": "", "meta": ""})
+    root = tmp_path_factory.mktemp("phrases")
+    prepared = SearchService(str(root / "prepared"), factory)
+    generation = prepared.rebuild_from(iter(docs))
+    assert read_phrases(generation.path), "a new index prepares the thesaurus phrases"
+    plain_root = root / "plain"
+    plain_root.mkdir()
+    copy = plain_root / generation.name
+    shutil.copytree(generation.path, copy, ignore=shutil.ignore_patterns(".in-use"))
+    (copy / PHRASES).unlink()
+    write_manifest(copy, windex.open_dir(str(copy), schema=build_schema()))
+    (plain_root / CURRENT).write_text(generation.name + "\n", encoding="utf-8")
+    plain = SearchService(str(plain_root), factory)
+    plain.start(rebuild_if_needed=False)
+    yield prepared, plain
+    prepared.close()
+    plain.close()
+
+
+def whoosh_phrase(searcher, query) -> int:
+    """Whoosh's own phrase matching (span matchers over every document), live documents only."""
+    found = 0
+    for sub, offset in searcher.leaf_searchers():
+        found |= bitmask(query.docs(sub)) << offset
+    return found
+
+
+def text_phrases(docs_texts, count: int = 150) -> list[tuple[str, ...]]:
+    """Runs of 2-3 consecutive query stems from the indexed texts (phrases no thesaurus prepares)."""
+    rng = random.Random(12)
+    out = []
+    for text in docs_texts:
+        stems = query_stems(text)
+        for _ in range(3):
+            if len(stems) > 3:
+                at = rng.randrange(len(stems) - 3)
+                out.append(tuple(stems[at : at + rng.randint(2, 3)]))
+    rng.shuffle(out)
+    return out[:count]
+
+
+def test_phrases_match_as_whoosh_matches_them(services):
+    """Prepared phrases (one term) and any other phrase (positions of the candidates) find exactly the documents
+    Whoosh's phrase matcher finds."""
+    prepared, plain = services
+    found = 0
+    with prepared.keeper.reading() as view, plain.keeper.reading() as plain_view:
+        searcher = view.searcher
+        evaluator = MaskEvaluator(searcher, MaskCache())
+        positional = MaskEvaluator(plain_view.searcher, MaskCache())
+        for phrase in sorted(Thesaurus.load().phrases()):
+            for field in PHRASE_FIELDS:
+                query = wq.Phrase(field, list(phrase))
+                assert evaluator._prepared(query) is not None
+                expected = whoosh_phrase(searcher, query)
+                assert evaluator.evaluate(query) == expected, (field, phrase)
+                assert positional.evaluate(query) == expected, (field, phrase)
+                found += bool(expected)
+        texts = [" ".join(str(f.get(n) or "") for n in ("title", "summary", "body")) for f in searcher.documents()]
+        for phrase in text_phrases(texts + [" ".join(t) for t in TRICKY]):
+            query = wq.Phrase("all", list(phrase))
+            expected = whoosh_phrase(searcher, query)
+            assert evaluator.evaluate(query) == expected == positional.evaluate(query), phrase
+            found += bool(expected)
+    assert found >= 100, "the corpus exercises the phrases"
+
+
+def hit_list(outcome):
+    return [(h["slug"], h["score"], h["highlights"]) for h in outcome.hits]
+
+
+@pytest.mark.parametrize("q", QUERIES)
+def test_phrase_and_synonym_queries_find_the_same(services, q):
+    prepared, plain = services
+    a, b = prepared.search(q), plain.search(q)
+    assert (a.total, hit_list(a), a.facets, a.expanded, a.loosened) == (
+        b.total, hit_list(b), b.facets, b.expanded, b.loosened)
+
+
+def test_an_index_without_prepared_phrases_still_matches_them(services):
+    _prepared, plain = services
+    with plain.keeper.reading() as view:
+        assert not read_phrases(Path(view.generation.path))
+        assert MaskEvaluator(view.searcher, MaskCache())._prepared(wq.Phrase("all", ["passend", "onderwijs"])) is None
+    assert plain.search('"passend onderwijs"').total > 0
