@@ -633,6 +633,7 @@ def _check_contacts(check: _Checker, contacts: Any) -> list[dict[str, Any]]:
 
 
 KIND_DIRS = {"bronnen": "bron", "voorbeelden": "voorbeeld", "kennis": "kennis"}
+DIR_OF_KIND = {kind: dirname for dirname, kind in KIND_DIRS.items()}
 
 
 def quick_digests(content_dir: Path) -> dict[str, str] | None:
@@ -673,16 +674,33 @@ def read_content(content_dir: Path) -> tuple[Vocabulary, list[ContentFile]]:
             if path.suffix != ".md":
                 raise ContentError(path, None, "onverwacht bestand: alleen .md-bestanden horen in deze map")
             items.append(read_item(path, kind, vocabulary, content_dir))
-    _check_references(items)
-    _check_links(items, vocabulary)
+    targets = {(DIR_OF_KIND[i.kind], i.slug) for i in items}
+    _check_references(items, targets)
+    _check_links(items, vocabulary, targets)
     return vocabulary, items
 
 
-def _check_links(items: list[ContentFile], vocabulary: Vocabulary) -> None:
+def read_files(content_dir: Path, relpaths: list[str], targets: set[tuple[str, str]]
+               ) -> tuple[Vocabulary, list[ContentFile]]:
+    """Parse and validate only ``relpaths`` (in content order), as read_content() would: the same checks and the same
+    first error. ``targets`` is (directory, slug) of every item file in the tree, for their sources, related examples
+    and links; it comes from the file names, since a valid file's slug is its file name."""
+    vocabulary = read_vocabulary(content_dir)
+    items = [read_item(content_dir / relpath, KIND_DIRS[relpath.split("/", 1)[0]], vocabulary, content_dir)
+             for relpath in relpaths]
+    _check_references(items, targets)
+    _check_links(items, vocabulary, targets)
+    return vocabulary, items
+
+
+def file_targets(relpaths) -> set[tuple[str, str]]:
+    """(directory, slug) for item files named by their relative paths."""
+    return {(relpath.split("/", 1)[0], relpath.rsplit("/", 1)[-1].removesuffix(".md")) for relpath in relpaths}
+
+
+def _check_links(items: list[ContentFile], vocabulary: Vocabulary, targets: set[tuple[str, str]]) -> None:
     """Every link into the portal must reach an existing page: a link that would give a 404 stops the load."""
-    dirs = {kind: dirname for dirname, kind in KIND_DIRS.items()}
-    targets = {(dirs[i.kind], i.slug) for i in items}
-    targets |= {("themas", slug) for slug in vocabulary.theme_slugs}
+    targets = set(targets) | {("themas", slug) for slug in vocabulary.theme_slugs}
     regions = vocabulary.provinces + vocabulary.youth_regions + vocabulary.municipalities
     targets |= {("regios", r["slug"]) for r in regions}
     for item in items:
@@ -701,16 +719,13 @@ def _check_links(items: list[ContentFile], vocabulary: Vocabulary) -> None:
                 raise ContentError(item.path, "body", reason, link.line)
 
 
-def _check_references(items: list[ContentFile]) -> None:
-    sources = {i.slug for i in items if i.kind == "bron"}
-    examples = {i.slug for i in items if i.kind == "voorbeeld"}
+def _check_references(items: list[ContentFile], targets: set[tuple[str, str]]) -> None:
     for item in items:
-        text = item.path.read_text(encoding="utf-8")
-        if item.kind in ("voorbeeld", "kennis") and item.meta["source"] not in sources:
+        if item.kind in ("voorbeeld", "kennis") and ("bronnen", item.meta["source"]) not in targets:
             raise ContentError(item.path, "source",
                                f"onbekende bron {item.meta['source']!r} (geen bestand in bronnen/)",
-                               _line_of(text, "source"))
+                               _line_of(item.path.read_text(encoding="utf-8"), "source"))
         for related in item.meta.get("related", []) if item.kind == "kennis" else []:
-            if related not in examples:
+            if ("voorbeelden", related) not in targets:
                 raise ContentError(item.path, "related", f"onbekend praktijkvoorbeeld {related!r}",
-                                   _line_of(text, "related"))
+                                   _line_of(item.path.read_text(encoding="utf-8"), "related"))

@@ -5,13 +5,24 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from portal.content.files import ContentError, ContentFile, Vocabulary, quick_digests, read_content
+from portal.content.files import (
+    DIR_OF_KIND,
+    KIND_DIRS,
+    ContentError,
+    ContentFile,
+    Vocabulary,
+    file_targets,
+    quick_digests,
+    read_content,
+    read_files,
+)
 from portal.content.models import (
     Article,
     Contact,
@@ -23,6 +34,7 @@ from portal.content.models import (
     Status,
     Theme,
     Tip,
+    article_examples,
     utcnow,
 )
 
@@ -35,54 +47,143 @@ class LoadReport:
     updated: list[str] = dataclasses.field(default_factory=list)
     unchanged: int = 0
     withdrawn: list[str] = dataclasses.field(default_factory=list)
-    #: False when nothing had changed and the files were not even parsed.
-    parsed: bool = True
+    #: Files parsed and validated: every file on a full load, only the changed ones (and any file that names a
+    #: removed one) otherwise, none when nothing changed.
+    read: int = 0
+
+    @property
+    def parsed(self) -> bool:
+        """False when nothing had changed and no file was even parsed."""
+        return self.read > 0
 
     def summary(self) -> str:
         return (f"{len(self.created)} nieuw, {len(self.updated)} bijgewerkt, {self.unchanged} ongewijzigd, "
-                f"{len(self.withdrawn)} ingetrokken")
+                f"{len(self.withdrawn)} ingetrokken; {self.read} {'bestand' if self.read == 1 else 'bestanden'} "
+                "gelezen")
+
+
+#: The item model kept for each content directory, in the order they are loaded (examples need sources, articles
+#: need examples).
+MODELS = {"bronnen": Source, "voorbeelden": PracticeExample, "kennis": Article}
 
 
 def load_content(dbsession: Session, content_dir: Path) -> LoadReport:
-    """Validate every file first, then write. Raises ContentError before any change if a file is bad.
+    """Validate first, then write. Raises ContentError before any change if a file is bad.
 
-    When no file changed since the last load (same raw bytes, same vocabulary, same set of files), nothing is parsed
-    or written: the files were valid when they were loaded and nothing they refer to has changed since.
+    Files whose raw bytes (and vocabulary) are what was loaded last time are neither parsed nor written: they were
+    valid then, and whatever they refer to is checked again when it changes or goes. Changed and new files are parsed
+    and validated completely, against the names of all files. A first load, or a changed vocabulary (every file's
+    digest covers it), takes the full path: every file parsed and validated, the vocabulary synchronised.
     """
-    unchanged = _all_unchanged(dbsession, content_dir)
-    if unchanged is not None:
-        return LoadReport(unchanged=unchanged, parsed=False)
+    plan = _plan(dbsession, content_dir)
+    if plan is None:
+        return _load_all(dbsession, content_dir)
+    if not plan.changed and not any(plan.removed.values()):
+        return LoadReport(unchanged=len(plan.unchanged))
+    return _load_changes(dbsession, content_dir, plan)
+
+
+def _load_all(dbsession: Session, content_dir: Path) -> LoadReport:
     vocabulary, items = read_content(content_dir)
     _guard_against_web_items(dbsession, items)
-    report = LoadReport()
+    report = LoadReport(read=len(items))
     _sync_vocabulary(dbsession, vocabulary)
     dbsession.flush()
-    lookups = _Lookups(dbsession)
-    for model, kind, apply in (
-        (Source, "bron", _apply_source),
-        (PracticeExample, "voorbeeld", _apply_example),
-        (Article, "kennis", _apply_article),
-    ):
-        _sync_items(dbsession, model, [i for i in items if i.kind == kind], apply, lookups, report)
-        dbsession.flush()
-        lookups.refresh(dbsession)
+    _sync_all(dbsession, items, report, None)
     _drop_stale_regions(dbsession, vocabulary)
     return report
 
 
-def _all_unchanged(dbsession: Session, content_dir: Path) -> int | None:
-    """The number of items when every file is loaded exactly as it is now, else None."""
+def _load_changes(dbsession: Session, content_dir: Path, plan: _Plan) -> LoadReport:
+    changed = set(plan.changed)
+    wanted = changed | _dependents(dbsession, content_dir, plan)
+    _vocabulary, items = read_files(content_dir, [r for r in plan.order if r in wanted], plan.targets)
+    items = [i for i in items if i.relpath in changed]  # the dependents were only checked: their bytes are loaded
+    _guard_against_web_items(dbsession, items)
+    report = LoadReport(unchanged=len(plan.unchanged), read=len(wanted))
+    only = {model: {i.slug for i in items if MODELS[DIR_OF_KIND[i.kind]] is model} | set(plan.removed[model])
+            for model in MODELS.values()}
+    _sync_all(dbsession, items, report, only)
+    return report
+
+
+@dataclasses.dataclass
+class _Plan:
+    """How content/ differs from what is loaded, from raw bytes alone (nothing parsed)."""
+
+    order: list[str]  # every item file, in the order read_content() reads them
+    changed: list[str]  # new or changed files (or loaded ones that are not published or offline), in that order
+    unchanged: list[str]
+    removed: dict[type, list[str]]  # per model: slugs of loaded, not yet withdrawn items whose file is gone
+    targets: set[tuple[str, str]]  # (directory, slug) of every item file
+
+
+def _plan(dbsession: Session, content_dir: Path) -> _Plan | None:
+    """None when the full path is needed: no content, a first load, a changed vocabulary, an unexpected file."""
     if not content_dir.is_dir():
         return None
     digests = quick_digests(content_dir)
     if not digests:
         return None
-    loaded: dict[str, str] = {}
-    for model in (Source, PracticeExample, Article):
-        rows = dbsession.execute(select(model.origin_path, model.origin_hash).where(
-            model.origin_path != "", model.status.in_((Status.PUBLISHED, Status.OFFLINE))))
-        loaded.update(dict(rows.all()))
-    return len(digests) if loaded == digests else None
+    loaded: dict[str, tuple[str, str]] = {}  # relpath -> (digest, slug) of published or offline items
+    present: dict[type, dict[str, str]] = {}  # per model: slug -> status of every loaded item
+    for dirname, model in MODELS.items():
+        rows = dbsession.execute(select(model.slug, model.origin_path, model.origin_hash, model.status)
+                                 .where(model.origin_path != "")).all()
+        present[model] = {slug: status for slug, _path, _hash, status in rows}
+        loaded.update((path, (digest, slug)) for slug, path, digest, status in rows
+                      if status in (Status.PUBLISHED, Status.OFFLINE) and path.startswith(dirname + "/"))
+    plan = _Plan(order=list(digests), changed=[], unchanged=[], removed={}, targets=file_targets(digests))
+    for relpath, digest in digests.items():
+        known = loaded.get(relpath)
+        same = known is not None and known[0] == digest and relpath == f"{relpath.split('/')[0]}/{known[1]}.md"
+        (plan.unchanged if same else plan.changed).append(relpath)
+    if not plan.unchanged:  # nothing matches: a first load, or the vocabulary changed
+        return None
+    for dirname, model in MODELS.items():
+        plan.removed[model] = sorted(slug for slug, status in present[model].items()
+                                     if status != Status.WITHDRAWN and (dirname, slug) not in plan.targets)
+    return plan
+
+
+def _dependents(dbsession: Session, content_dir: Path, plan: _Plan) -> set[str]:
+    """Unchanged files that may name an item whose file was removed (as source, related example or link), so that
+    the load stops on them as a full load would. A link names its target's slug literally; the database's own
+    references also count, in case a YAML escape spells a source or related slug differently in the file."""
+    removed = [slug for slugs in plan.removed.values() for slug in slugs]
+    if not removed:
+        return set()
+    pattern = re.compile(b"|".join(re.escape(slug.encode()) for slug in sorted(removed, key=len, reverse=True)))
+    found: set[str] = set()
+    for relpath in plan.unchanged:
+        try:
+            if pattern.search((content_dir / relpath).read_bytes()):
+                found.add(relpath)
+        except OSError:  # gone in the meantime: reading it again gives the error
+            found.add(relpath)
+    sources = select(Source.id).where(Source.slug.in_(plan.removed[Source]))
+    for model in (PracticeExample, Article):
+        found.update(dbsession.scalars(select(model.origin_path).where(model.source_id.in_(sources))))
+    found.update(dbsession.scalars(
+        select(Article.origin_path).join(article_examples, article_examples.c.article_id == Article.id)
+        .join(PracticeExample, PracticeExample.id == article_examples.c.example_id)
+        .where(PracticeExample.slug.in_(plan.removed[PracticeExample]))))
+    return found & set(plan.unchanged)
+
+
+def _sync_all(dbsession: Session, items: list[ContentFile], report: LoadReport,
+              only: dict[type, set[str]] | None) -> None:
+    """Write the items, per model in dependency order; ``only``: the slugs to touch per model (None: all)."""
+    lookups = _Lookups(dbsession, items)
+    apply = {Source: _apply_source, PracticeExample: _apply_example, Article: _apply_article}
+    for dirname, model in MODELS.items():
+        slugs = None if only is None else only[model]
+        if slugs is not None and not slugs:
+            continue
+        kind = KIND_DIRS[dirname]
+        _sync_items(dbsession, model, [i for i in items if i.kind == kind], apply[model], lookups, report, slugs)
+        dbsession.flush()
+        lookups.refresh(dbsession)
 
 
 def _guard_against_web_items(dbsession: Session, items: list[ContentFile]) -> None:
@@ -97,15 +198,20 @@ def _guard_against_web_items(dbsession: Session, items: list[ContentFile]) -> No
 
 
 class _Lookups:
-    def __init__(self, dbsession: Session):
+    """The vocabulary, and the sources and examples the items name (not every example: there may be 10,000)."""
+
+    def __init__(self, dbsession: Session, items: list[ContentFile]):
+        self.source_slugs = {i.meta["source"] for i in items if i.kind in ("voorbeeld", "kennis")}
+        self.example_slugs = {slug for i in items if i.kind == "kennis" for slug in i.meta["related"]}
         self.refresh(dbsession)
 
     def refresh(self, dbsession: Session) -> None:
         self.themes = {t.slug: t for t in dbsession.scalars(select(Theme))}
         self.school_types = {t.slug: t for t in dbsession.scalars(select(SchoolType))}
         self.regions = {r.slug: r for r in dbsession.scalars(select(Region))}
-        self.sources = {s.slug: s for s in dbsession.scalars(select(Source))}
-        self.examples = {e.slug: e for e in dbsession.scalars(select(PracticeExample))}
+        self.sources = {s.slug: s for s in dbsession.scalars(select(Source).where(Source.slug.in_(self.source_slugs)))}
+        self.examples = {e.slug: e for e in dbsession.scalars(
+            select(PracticeExample).where(PracticeExample.slug.in_(self.example_slugs)))}
 
 
 def _upsert_terms(dbsession: Session, model, entries: list[dict], **extra) -> dict:
@@ -183,8 +289,13 @@ def _keep_updated_at(item) -> None:
         flag_modified(item, "updated_at")
 
 
-def _sync_items(dbsession, model, files: list[ContentFile], apply, lookups: _Lookups, report: LoadReport) -> None:
-    existing = {i.slug: i for i in dbsession.scalars(select(model).where(model.origin_path != ""))}
+def _sync_items(dbsession, model, files: list[ContentFile], apply, lookups: _Lookups, report: LoadReport,
+                slugs: set[str] | None) -> None:
+    """Apply the files; loaded items of ``model`` without a file are withdrawn (``slugs``: look only at these)."""
+    query = select(model).where(model.origin_path != "")
+    if slugs is not None:
+        query = query.where(model.slug.in_(slugs))
+    existing = {i.slug: i for i in dbsession.scalars(query)}
     for item_file in files:
         item = existing.pop(item_file.slug, None)
         # An item the editors took offline (Status.OFFLINE) stays offline: reloading its file does not publish it.
