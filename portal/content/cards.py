@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Select, literal, select, union_all
+from sqlalchemy import Select, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from portal.content.memo import Term, memoized
@@ -121,35 +121,42 @@ def card_query() -> Select:
     return select(*CARD_COLUMNS).where(PracticeExample.status == Status.PUBLISHED)
 
 
+# Built once: constructing a statement costs more than running it from SQLAlchemy's compiled cache.
+_LINKS = union_all(
+    select(example_themes.c.example_id, literal(0), example_themes.c.theme_id)
+    .where(example_themes.c.example_id.in_(bindparam("ids", expanding=True))),
+    select(example_school_types.c.example_id, literal(1), example_school_types.c.school_type_id)
+    .where(example_school_types.c.example_id.in_(bindparam("ids", expanding=True))))
+
+
+def cards_terms(db: Session, vocab: Vocabulary, ids: list[int]
+                ) -> tuple[dict[int, tuple[Term, ...]], dict[int, tuple[Term, ...]]]:
+    """({example id: themes}, {example id: school types}) of the examples ``ids``, in the editors' order: one
+    statement."""
+    found: tuple[dict[int, list[int]], dict[int, list[int]]] = ({}, {})
+    for example_id, kind, term_id in db.execute(_LINKS, {"ids": ids}):
+        found[kind].setdefault(example_id, []).append(term_id)
+
+    def terms(ids: list[int], table: dict[int, Term], order: dict[int, int]) -> tuple[Term, ...]:
+        return tuple(table[i] for i in sorted(ids, key=lambda i: (order.get(i, 0), i)) if i in table)
+
+    return ({i: terms(t, vocab.themes, vocab.theme_order) for i, t in found[0].items()},
+            {i: terms(t, vocab.school_types, vocab.school_type_order) for i, t in found[1].items()})
+
+
 def cards(db: Session, vocab: Vocabulary, query: Select) -> list[Card]:
     """The cards for the rows of ``query`` (a card_query()), in its order: two statements."""
     rows = db.execute(query).all()
     if not rows:
         return []
-    ids = [row[0] for row in rows]
-    links = union_all(
-        select(example_themes.c.example_id, literal(0), example_themes.c.theme_id)
-        .where(example_themes.c.example_id.in_(ids)),
-        select(example_school_types.c.example_id, literal(1), example_school_types.c.school_type_id)
-        .where(example_school_types.c.example_id.in_(ids)))
-    themes: dict[int, list[int]] = {}
-    school_types: dict[int, list[int]] = {}
-    for example_id, kind, term_id in db.execute(links):
-        (school_types if kind else themes).setdefault(example_id, []).append(term_id)
-
-    def terms(found: list[int] | None, table: dict[int, Term], order: dict[int, int]) -> tuple[Term, ...]:
-        if not found:
-            return ()
-        return tuple(table[i] for i in sorted(found, key=lambda i: (order.get(i, 0), i)) if i in table)
-
+    themes, school_types = cards_terms(db, vocab, [row[0] for row in rows])
     regions = vocab.regions
     return [
         Card(id=i, slug=slug, title=title, summary=summary or "", place=place or "",
              province=regions.get(province_id), youth_region=regions.get(youth_id),
              source=vocab.sources.get(source_id), published_at=published_at,
              published_date=local_date(published_at),
-             themes=terms(themes.get(i), vocab.themes, vocab.theme_order),
-             school_types=terms(school_types.get(i), vocab.school_types, vocab.school_type_order),
+             themes=themes.get(i, ()), school_types=school_types.get(i, ()),
              featured=bool(featured))
         for i, slug, title, summary, place, province_id, youth_id, source_id, published_at, featured in rows
     ]

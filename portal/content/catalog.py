@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from portal.content.cards import Card, Vocabulary, card_query, cards
+from portal.content.detail import ExampleDetail, published_example
 from portal.content.files import MAX_SLUG, SLUG_RE
 from portal.content.models import (
     Article,
@@ -256,6 +257,13 @@ def get_published_example(dbsession: Session, slug: str) -> PracticeExample | No
         joinedload(PracticeExample.youth_region), joinedload(PracticeExample.province),
         selectinload(PracticeExample.themes), selectinload(PracticeExample.school_types),
         selectinload(PracticeExample.contacts), selectinload(PracticeExample.tips)))
+
+
+def get_example_detail(dbsession: Session, vocab: Vocabulary, slug: str) -> ExampleDetail | None:
+    """The published example as its page shows it (portal.content.detail), or None."""
+    if not _possible_slug(slug):
+        return None
+    return published_example(dbsession, vocab, slug)
 
 
 def card_loading() -> tuple:

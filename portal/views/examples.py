@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from markupsafe import Markup
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
+from pyramid_jinja2 import IJinja2Environment
 
 from portal.content import cards, catalog
 from portal.content.memo import memoized
@@ -27,7 +29,8 @@ def example_list(request):
     page_number = catalog.parse_int(params, "page", 1, maximum=10_000)
     # Total and counts depend only on the filters (not on page or sort): once per generation and filter combination.
     total = example_count(request, filters)
-    facets = memoized(request, "facets?" + repr(filters.as_params()), lambda: catalog.facet_counts(db, filters))
+    facets, facets_html = memoized(request, "facets?" + repr(filters.as_params()),
+                                   lambda: _facets(request, catalog.facet_counts(db, filters)))
     result = catalog.ExamplePage([], total, page_number, PER_PAGE, facets)
     if page_number > result.pages:
         raise HTTPNotFound(f"Pagina {page_number} bestaat niet; er zijn {result.pages} pagina's.")
@@ -42,6 +45,7 @@ def example_list(request):
         "sort": sort,
         "sorts": catalog.SORTS,
         "facet_labels": FACET_LABELS,
+        "facet_groups": facets_html,
         "toggle_url": lambda facet, value: filters_url(
             request, "voorbeelden", filters.toggled(facet, value), sort=sort if sort != catalog.DEFAULT_SORT else None),
         "page_url": lambda n: filters_url(
@@ -54,7 +58,7 @@ def example_list(request):
 
 @view_config(route_name="voorbeeld", renderer="portal:templates/example.jinja2", permission=Permissions.VIEW)
 def example_detail(request):
-    example = catalog.get_published_example(request.dbsession, request.matchdict["slug"])
+    example = catalog.get_example_detail(request.dbsession, cards.vocabulary(request), request.matchdict["slug"])
     if example is None:
         raise HTTPNotFound("Dit praktijkvoorbeeld bestaat niet of is niet (meer) gepubliceerd.")
     return {
@@ -63,6 +67,13 @@ def example_detail(request):
         "breadcrumbs": crumbs(request, ("Praktijkvoorbeelden", request.route_url("voorbeelden")),
                               (example.title, None)),
     }
+
+
+def _facets(request, facets: dict[str, list[catalog.FacetValue]]) -> tuple[dict, Markup]:
+    """The facet counts and their checkboxes as HTML (templates/macros/facets.jinja2), kept together."""
+    env = request.registry.queryUtility(IJinja2Environment, name=".jinja2")
+    macros = env.get_template("portal:templates/macros/facets.jinja2").module
+    return facets, Markup(macros.facet_groups(facets, FACET_LABELS))  # noqa: S704 - rendered with autoescape
 
 
 def known_slugs(request) -> dict[str, frozenset[str]]:
