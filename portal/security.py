@@ -185,8 +185,10 @@ class SessionSecurityPolicy:
         # Cached per request; reified attributes cannot be reset, hence the explicit cache.
         if "portal.identity" in request.environ:
             return request.environ["portal.identity"]
-        found = sessions.lookup(request.dbsession, request.cookies.get(SESSION_COOKIE),
-                                sessions.idle_limit(request.registry.settings))
+        token = request.cookies.get(SESSION_COOKIE)
+        # No cookie, no session: an anonymous request opens no database session for this.
+        found = sessions.lookup(request.dbsession, token, sessions.idle_limit(request.registry.settings)) if token \
+            else None
         user = found[1] if found else None
         request.environ["portal.identity"] = user
         return user
