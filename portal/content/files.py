@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import hashlib
 import itertools
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -648,13 +649,18 @@ def quick_digests(content_dir: Path) -> dict[str, str] | None:
         digests = {}
         for dirname in KIND_DIRS:
             directory = content_dir / dirname
-            for path in sorted(directory.glob("*")) if directory.is_dir() else []:
-                if path.name.startswith(".") or path.is_dir():
+            if not directory.is_dir():
+                continue
+            # os.scandir and plain names: pathlib's glob, sort and relative_to cost more than the hashing here
+            with os.scandir(directory) as found:
+                entries = sorted((e for e in found if not e.name.startswith(".")), key=lambda e: e.name)
+            for entry in entries:
+                if entry.is_dir():
                     continue
-                if path.suffix != ".md":
+                if not entry.name.endswith(".md"):
                     return None
-                relpath = path.relative_to(content_dir).as_posix()
-                digests[relpath] = hashlib.sha256(path.read_bytes() + vocabulary_digest).hexdigest()
+                with open(entry.path, "rb") as file:
+                    digests[f"{dirname}/{entry.name}"] = hashlib.sha256(file.read() + vocabulary_digest).hexdigest()
     except OSError:
         return None
     return digests
