@@ -72,6 +72,8 @@ from html.parser import HTMLParser
 from http.cookies import SimpleCookie
 from pathlib import Path
 
+from servers import ChildProcess
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BIN = ROOT / ".venv" / "bin"
@@ -632,7 +634,7 @@ def run_script(*args: str) -> str:
     return result.stdout
 
 
-class Server:
+class Server(ChildProcess):
     """``pserve <ini>`` as a child process, its output appended to a log file."""
 
     def __init__(self, ini: Path, port: int, log: Path):
@@ -659,21 +661,6 @@ class Server:
         os.kill(self.proc.pid, signal.SIGKILL)
         self.proc.wait()
 
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
     def error_summary(self) -> Counter:
         """Logged errors: the exception line that ends each traceback, else the ERROR line itself."""

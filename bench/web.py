@@ -95,6 +95,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from servers import ChildProcess
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
 PYTHON = BIN / "python"
@@ -194,7 +196,7 @@ def get_status(port: int, path: str = "/", timeout: float = 10) -> int:
         conn.close()
 
 
-class Server:
+class Server(ChildProcess):
     """A server child process; start() waits for the first 200 on ``/`` and returns the seconds that took."""
 
     def __init__(self, name: str, args: list[str], port: int, log: Path, env: dict):
@@ -216,21 +218,6 @@ class Server:
             time.sleep(0.02)
         raise SetupError(f"{self.name} did not answer / within {timeout:.0f} s:\n{self.log_tail()}")
 
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
 
 
 # -- the client ---------------------------------------------------------------------------------------------------
