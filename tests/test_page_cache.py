@@ -207,3 +207,33 @@ def test_cache_can_be_switched_off(site_factory):
     app = site.testapp()
     app.get("/", status=200)
     assert CACHE_HEADER not in app.get("/", status=200).headers
+
+
+def test_requests_with_a_body_or_credentials_never_come_from_the_cache(site):
+    """The cache answers before Pyramid: anything the input checks or the security policy must see passes it by."""
+    app = site.testapp()
+    app.get("/over", status=200)
+    assert app.get("/over", status=200).headers[CACHE_HEADER] == "hit"
+    # A GET with a form body still meets the input boundary (NUL refused) instead of a cached page.
+    refused = app.request("/over", method="GET", body=b"a=%00", status=400,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert CACHE_HEADER not in refused.headers
+    with_auth = app.get("/over", headers={"Authorization": "Basic eDp5"}, status=200)
+    assert CACHE_HEADER not in with_auth.headers
+    # Only the session cookies themselves mark a visitor as known; other cookies get the cached page.
+    other_cookie = app.get("/over", headers={"Cookie": "portal_sidebar=open; taal=nl"}, status=200)
+    assert other_cookie.headers[CACHE_HEADER] == "hit"
+    session_cookie = app.get("/over", headers={"Cookie": "taal=nl; portal_sid=onbekend"}, status=200)
+    assert CACHE_HEADER not in session_cookie.headers
+
+
+def test_not_modified_on_the_first_request_of_a_process(site):
+    """A browser revalidating after a restart (empty cache) gets a 304 when the page it holds is still current."""
+    page = site.testapp().get("/voorbeelden", status=200)
+    fresh = Site(site.db_url, site.workdir.parent / "restarted", index_template=site.workdir / "index")
+    try:
+        again = fresh.testapp().get("/voorbeelden", headers={"If-None-Match": page.headers["ETag"]}, status=304)
+        assert again.headers[CACHE_HEADER] == "miss"
+        assert again.body == b""
+    finally:
+        fresh.close()
