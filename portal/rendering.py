@@ -11,6 +11,9 @@ from __future__ import annotations
 import functools
 import posixpath
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import markdown
@@ -108,6 +111,45 @@ def render_markdown(text: str) -> Markup:
     return Markup(cleaned)  # noqa: S704 - sanitised by nh3 just above
 
 
+class FragmentCache:
+    """Rendered HTML by a key that says everything the HTML depends on, so an entry is never stale, only unused.
+
+    Bounded: beyond ``size`` entries the least recently used go. Shared by the threads of a process.
+    """
+
+    def __init__(self, size: int):
+        self.size = size
+        self._entries: OrderedDict[object, Markup] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key, render: Callable[[], str]) -> Markup:
+        with self._lock:
+            html = self._entries.get(key)
+            if html is not None:
+                self._entries.move_to_end(key)
+                return html
+        html = Markup(render())  # noqa: S704 - a macro's output, escaped by the template
+        with self._lock:
+            self._entries[key] = html
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return html
+
+
+#: About 1 kB each: 10,000 cards at most.
+CARDS = FragmentCache(10_000)
+
+
+def card_html(example, heading: str, script_name: str, render) -> Markup:
+    """An example card (templates/macros/cards.jinja2): kept per card value when it is a frozen Card, whose fields
+    are all the macro reads; rendered every time for anything else (a PracticeExample can change under its id)."""
+    from portal.content.cards import Card
+
+    if not isinstance(example, Card):
+        return Markup(render(example, heading))  # noqa: S704 - a macro's output
+    return CARDS.get((example, heading, script_name), lambda: render(example, heading))
+
+
 def idle_text(settings) -> str:
     """How long a login session may stay idle before it ends, in Dutch words ("2 uur", "45 minuten")."""
     from portal.accounts.sessions import idle_limit
@@ -123,3 +165,4 @@ def includeme(config):
     env = config.get_jinja2_environment()
     env.filters["markdown"] = render_markdown
     env.filters["idle_text"] = idle_text
+    env.globals["card_html"] = card_html

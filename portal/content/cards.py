@@ -42,6 +42,21 @@ class SourceRef:
 
 
 @dataclass(frozen=True)
+class RegionInfo:
+    """A region as its page shows it: with its aliases and the regions it lies in."""
+
+    id: int
+    slug: str
+    name: str
+    kind: str
+    aliases: tuple[str, ...]
+    province_id: int | None
+    youth_region_id: int | None
+    province: Term | None
+    youth_region: Term | None
+
+
+@dataclass(frozen=True)
 class Vocabulary:
     """Themes, school types, regions and published sources by id, in the editors' order; one per generation."""
 
@@ -55,6 +70,8 @@ class Vocabulary:
     theme_slugs: dict[str, Term]
     school_type_slugs: dict[str, Term]
     region_slugs: dict[str, Term]
+    #: slug -> the region for its page
+    region_pages: dict[str, RegionInfo]
 
     def label(self, facet: str, slug: str) -> str | None:
         """The display name of a filter value (catalog.FACETS), or None for an unknown one."""
@@ -68,13 +85,14 @@ def read_vocabulary(db: Session) -> Vocabulary:
                                                                                              Theme.id)).all()
     school_types = db.execute(select(SchoolType.id, SchoolType.slug, SchoolType.name, SchoolType.description)
                               .order_by(SchoolType.position, SchoolType.id)).all()
-    regions = db.execute(select(Region.id, Region.slug, Region.name, Region.kind)).all()
+    regions = db.execute(select(Region.id, Region.slug, Region.name, Region.kind, Region.aliases,
+                                Region.province_id, Region.youth_region_id)).all()
     # Every source, not only published ones: an example card names its source whatever the source's state, as the
     # ORM relationship did.
     sources = db.execute(select(Source.id, Source.slug, Source.title, Source.year)).all()
     theme_terms = {i: Term(i, s, n, d or "") for i, s, n, d in themes}
     school_type_terms = {i: Term(i, s, n, d or "") for i, s, n, d in school_types}
-    region_terms = {i: Term(i, s, n, "", k or "") for i, s, n, k in regions}
+    region_terms = {i: Term(i, s, n, "", k or "") for i, s, n, k, *_rest in regions}
     return Vocabulary(
         themes=theme_terms, school_types=school_type_terms, regions=region_terms,
         sources={i: SourceRef(i, s, t, y) for i, s, t, y in sources},
@@ -83,6 +101,9 @@ def read_vocabulary(db: Session) -> Vocabulary:
         theme_slugs={t.slug: t for t in theme_terms.values()},
         school_type_slugs={t.slug: t for t in school_type_terms.values()},
         region_slugs={t.slug: t for t in region_terms.values()},
+        region_pages={s: RegionInfo(i, s, n, k or "", tuple(aliases or ()), p, y, region_terms.get(p),
+                                    region_terms.get(y))
+                      for i, s, n, k, aliases, p, y in regions},
     )
 
 

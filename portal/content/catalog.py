@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
-from portal.content.cards import Card, Vocabulary, card_query, cards
+from portal.content.cards import Card, RegionInfo, Vocabulary, card_query, cards
 from portal.content.detail import ExampleDetail, published_example
 from portal.content.files import MAX_SLUG, SLUG_RE
 from portal.content.models import (
@@ -363,9 +363,11 @@ def region_tree(dbsession: Session) -> list[dict]:
 
 
 def get_region(dbsession: Session, slug: str) -> Region | None:
+    """The region with the regions it lies in loaded along (its page names and links them)."""
     if not _possible_slug(slug):
         return None
-    return dbsession.scalar(select(Region).where(Region.slug == slug))
+    return dbsession.scalar(select(Region).where(Region.slug == slug).options(
+        joinedload(Region.province), joinedload(Region.youth_region)))
 
 
 def examples_in_region(dbsession: Session, region: Region) -> list[PracticeExample]:
@@ -376,12 +378,13 @@ def examples_in_region(dbsession: Session, region: Region) -> list[PracticeExamp
                                   .order_by(PracticeExample.title)))
 
 
-def region_cards(dbsession: Session, vocab: Vocabulary, region: Region) -> list[Card]:
-    """examples_in_region as cards (portal.content.cards)."""
+def region_cards(dbsession: Session, vocab: Vocabulary, region: Region | RegionInfo, limit: int) -> list[Card]:
+    """The first ``limit`` of examples_in_region as cards (portal.content.cards)."""
     column = {RegionKind.PROVINCE: PracticeExample.province_id,
               RegionKind.YOUTH_REGION: PracticeExample.youth_region_id,
               RegionKind.MUNICIPALITY: PracticeExample.gemeente_id}[region.kind]
-    return cards(dbsession, vocab, card_query().where(column == region.id).order_by(PracticeExample.title))
+    return cards(dbsession, vocab, card_query().where(column == region.id).order_by(PracticeExample.title)
+                 .limit(limit))
 
 
 def subregions(dbsession: Session, region: Region) -> Sequence[Region]:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     DateTime,
     FetchedValue,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -127,6 +128,10 @@ example_school_types = Table(
     Column("example_id", ForeignKey("practice_examples.id", ondelete="CASCADE"), primary_key=True),
     Column("school_type_id", ForeignKey("school_types.id", ondelete="CASCADE"), primary_key=True),
 )
+# Filters by theme or school type start from the term (migration 0009).
+Index("ix_example_themes_theme_id", example_themes.c.theme_id, example_themes.c.example_id)
+Index("ix_example_school_types_school_type_id", example_school_types.c.school_type_id,
+      example_school_types.c.example_id)
 
 article_themes = Table(
     "article_themes",
@@ -300,6 +305,18 @@ class PracticeExample(Dated, Base):
 
     def body_markdown(self) -> str:
         return "\n\n".join(f"## {heading}\n\n{text.strip()}" for _f, heading, text in self.sections()).strip()
+
+
+# List pages read published examples in title or place order, or by region, without sorting them all (0009).
+Index("ix_practice_examples_title_order", PracticeExample.status, func.lower(PracticeExample.title),
+      PracticeExample.slug)
+Index("ix_practice_examples_place_order", PracticeExample.status, func.lower(PracticeExample.place),
+      func.lower(PracticeExample.title), PracticeExample.slug)
+Index("ix_practice_examples_province_id", PracticeExample.province_id)
+Index("ix_practice_examples_youth_region_id", PracticeExample.youth_region_id)
+Index("ix_practice_examples_gemeente_id", PracticeExample.gemeente_id)
+# ix_practice_examples_newest_order (status, published_at DESC, start_year DESC, title) differs per database (NULLS
+# LAST on PostgreSQL only): it lives in migration 0009 alone.
 
 
 class Tip(Base):

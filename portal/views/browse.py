@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
-from sqlalchemy import func, select
 
 from portal.accounts import coordination
 from portal.content import cards, catalog
-from portal.content.models import PracticeExample, RegionKind, Status
+from portal.content.memo import Term, memoized, term
+from portal.content.models import RegionKind
 from portal.security import Permissions
+from portal.views.examples import example_count
 from portal.views.helpers import crumbs
 
 
@@ -19,8 +24,8 @@ def theme_list(request):
             "breadcrumbs": crumbs(request, ("Thema's", None))}
 
 
-#: Example cards on a theme page at most.
-THEME_EXAMPLES = 100
+#: Example cards on a theme or region page at most (the count says how many there are; /voorbeelden shows them all).
+LIST_EXAMPLES = 100
 
 
 @view_config(route_name="thema", renderer="portal:templates/theme.jinja2", permission=Permissions.VIEW)
@@ -30,13 +35,13 @@ def theme_detail(request):
     if theme is None:
         raise HTTPNotFound("Dit thema bestaat niet.")
     filters = catalog.ExampleFilters(thema=(theme.slug,))
-    examples = catalog.example_cards(request.dbsession, vocab, filters, per_page=THEME_EXAMPLES)
-    return {"theme": theme, "examples": examples,
+    examples = catalog.example_cards(request.dbsession, vocab, filters, per_page=LIST_EXAMPLES)
+    return {"theme": theme, "examples": examples, "total": example_count(request, filters),
             "articles": [a for a in cards.article_cards(request) if theme.id in a.theme_ids],
             "breadcrumbs": crumbs(request, ("Thema's", request.route_url("themas")), (theme.name, None))}
 
 
-def regions_with_content(tree: list[dict]) -> list[dict]:
+def regions_with_content(tree: Sequence[Mapping]) -> list[dict]:
     """The region tree (catalog.region_tree) without the regions that have no published example: all 342 gemeenten
     can be chosen in the contribution form, but lists, the sitemap and the overview show only regions with content.
     A province or jeugdregio stays when something below it has content."""
@@ -52,22 +57,40 @@ def regions_with_content(tree: list[dict]) -> list[dict]:
     return quiet
 
 
-def _subregions_with_content(dbsession, region) -> list:
-    """The jeugdregio's of a provincie, or the gemeenten of a jeugdregio, that have published examples (one query)."""
-    below = catalog.subregions(dbsession, region)
-    if not below:
-        return []
-    column = (PracticeExample.youth_region_id if region.kind == RegionKind.PROVINCE
-              else PracticeExample.gemeente_id)
-    query = (select(column, func.count()).where(PracticeExample.status == Status.PUBLISHED,
-                                                column.in_([r.id for r in below])).group_by(column))
-    counted = dict(dbsession.execute(query).all())
-    return [r for r in below if counted.get(r.id)]
+@dataclass(frozen=True)
+class RegionCounts:
+    """The region tree (catalog.region_tree) with Terms instead of ORM objects, and each region's subregions with
+    content: read once per content generation."""
+
+    tree: tuple[Mapping, ...]
+    #: region id -> the jeugdregio's of a provincie, or the gemeenten of a jeugdregio, that have published examples
+    subregions: dict[int, tuple[Term, ...]]
+
+
+def region_counts(request) -> RegionCounts:
+    db = request.dbsession
+    return memoized(request, "region_counts", lambda: _region_counts(catalog.region_tree(db)))
+
+
+def _region_counts(tree: list[dict]) -> RegionCounts:
+    frozen, below = [], {}
+    for province in tree:
+        youth = []
+        for region in province["jeugdregios"]:
+            gemeenten = tuple(MappingProxyType({"region": term(g["region"]), "count": g["count"]})
+                              for g in region["gemeenten"])
+            youth.append(MappingProxyType({"region": term(region["region"]), "count": region["count"],
+                                           "gemeenten": gemeenten}))
+            below[region["region"].id] = tuple(g["region"] for g in gemeenten if g["count"])
+        frozen.append(MappingProxyType({"region": term(province["region"]), "count": province["count"],
+                                        "jeugdregios": tuple(youth)}))
+        below[province["region"].id] = tuple(y["region"] for y in youth if y["count"])
+    return RegionCounts(tuple(frozen), below)
 
 
 @view_config(route_name="regios", renderer="portal:templates/regions.jinja2", permission=Permissions.VIEW)
 def region_list(request):
-    return {"tree": regions_with_content(catalog.region_tree(request.dbsession)),
+    return {"tree": regions_with_content(region_counts(request).tree),
             "breadcrumbs": crumbs(request, ("Regio's", None))}
 
 
@@ -78,7 +101,7 @@ REGION_FILTER = {RegionKind.PROVINCE: "provincie", RegionKind.YOUTH_REGION: "reg
 
 @view_config(route_name="regio", renderer="portal:templates/region.jinja2", permission=Permissions.VIEW)
 def region_detail(request):
-    region = catalog.get_region(request.dbsession, request.matchdict["slug"])
+    region = cards.vocabulary(request).region_pages.get(request.matchdict["slug"])
     if region is None:
         raise HTTPNotFound("Deze regio bestaat niet.")
     trail = [("Regio's", request.route_url("regios"))]
@@ -87,9 +110,10 @@ def region_detail(request):
             trail.append((parent.name, request.route_url("regio", slug=parent.slug)))
     return {"region": region, "kind_label": REGION_KIND_LABELS[region.kind],
             "filter_name": REGION_FILTER[region.kind],
-            "examples": catalog.region_cards(request.dbsession, cards.vocabulary(request), region),
+            "examples": catalog.region_cards(request.dbsession, cards.vocabulary(request), region, LIST_EXAMPLES),
+            "total": example_count(request, catalog.ExampleFilters(**{REGION_FILTER[region.kind]: (region.slug,)})),
             # Only those with content; a region without content still answers (200) with a short note.
-            "subregions": _subregions_with_content(request.dbsession, region),
+            "subregions": region_counts(request).subregions.get(region.id, ()),
             # Named only with their consent (portal.accounts.coordination.public_coordinators).
             "coordinators": coordination.public_coordinators(request.dbsession, region),
             "breadcrumbs": crumbs(request, *trail, (region.name, None))}

@@ -13,7 +13,7 @@ from portal.content import catalog
 from portal.content.models import RegionKind, iso_utc
 from portal.inputs import xml_text
 from portal.security import Permissions
-from portal.views.browse import regions_with_content
+from portal.views.browse import region_counts, regions_with_content
 
 FEED_SIZE = 30
 
@@ -45,7 +45,7 @@ def sitemap(request):
     urls += [request.route_url("kennisartikel", slug=a.slug) for a in catalog.published_articles(db)]
     urls += [request.route_url("bron", slug=s.slug) for s in catalog.published_sources(db)]
     urls += [request.route_url("thema", slug=t.slug) for t, _e, _a in catalog.themes_with_counts(db)]
-    for province in regions_with_content(catalog.region_tree(db)):  # regions without content stay out
+    for province in regions_with_content(region_counts(request).tree):  # regions without content stay out
         urls.append(request.route_url("regio", slug=province["region"].slug))
         for youth in province["jeugdregios"]:
             urls.append(request.route_url("regio", slug=youth["region"].slug))

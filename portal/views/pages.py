@@ -10,6 +10,7 @@ from portal.content.models import PracticeExample
 from portal.mail import editors_address
 from portal.rendering import idle_text
 from portal.security import Permissions
+from portal.views.browse import region_counts
 from portal.views.helpers import crumbs
 
 #: Example cards in each list of the home page.
@@ -21,7 +22,7 @@ def home(request):
     db = request.dbsession
     vocab = cards.vocabulary(request)
     return {
-        **memoized(request, "home", lambda: _home_vocabulary(db)),
+        **memoized(request, "home", lambda: _home_vocabulary(db, region_counts(request).tree)),
         **memoized(request, "home_cards", lambda: _home_cards(db, vocab)),
         "featured_articles": [a for a in cards.article_cards(request) if a.featured],
     }
@@ -35,13 +36,12 @@ def _home_cards(db, vocab) -> dict:
     return {"featured": tuple(featured), "recent": tuple(newest)}
 
 
-def _home_vocabulary(db) -> dict:
+def _home_vocabulary(db, region_tree) -> dict:
     """Themes, provinces and school types with content, and the total: the same for every request of a generation."""
     return {
         "themes": [(term(t), n_ex, n_art) for t, n_ex, n_art in catalog.themes_with_counts(db) if n_ex or n_art],
         "school_types": [(term(t), n) for t, n in catalog.school_types_with_counts(db) if n],
-        "provinces": [{"region": term(p["region"]), "count": p["count"]}
-                      for p in catalog.region_tree(db) if p["count"]],
+        "provinces": [{"region": p["region"], "count": p["count"]} for p in region_tree if p["count"]],
         "total": catalog.count_published_examples(db),
     }
 
