@@ -12,7 +12,7 @@ from sqlalchemy import select
 from test_dates import _unreferenced_file
 from test_loader import ARTICLE, EXAMPLE, SOURCE, Database, edit, edit_body, replace_text
 
-from portal.content.files import ContentError, read_content
+from portal.content.files import META_TALK_RE, ContentError, read_content
 from portal.content.loader import load_content
 from portal.content.models import Article, PracticeExample, Status
 
@@ -194,3 +194,16 @@ def test_removing_an_example_related_in_an_escaped_spelling_is_refused(db, conte
     target.unlink()
     error = assert_refused_like_a_full_load(db, content_copy)
     assert error.path.endswith(ARTICLE) and error.field == "related"
+
+
+def test_every_meta_talk_phrase_names_the_source_or_the_portal():
+    """files._meta_talk_reason skips the (slow) search for text without 'bron' or 'portal'."""
+    branches, depth = [""], 0
+    for char in META_TALK_RE.pattern:
+        depth += (char == "(") - (char == ")")
+        if char == "|" and depth == 0:
+            branches.append("")
+        else:
+            branches[-1] += char
+    assert len(branches) > 1
+    assert all("bron" in branch or "portal" in branch for branch in branches), branches
