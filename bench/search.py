@@ -11,6 +11,8 @@ Usage: ``make bench BENCH_ARGS="..."``, ``bench/search [options]`` or ``.venv/bi
     --edits N              edit-to-visible samples (default 20)
     --like-seconds S       time budget of the LIKE baseline per corpus (default 60)
     --workdir DIR          (default: a new temporary directory, removed at the end unless --keep)
+    --reuse                with --workdir: use corpora an earlier run built there (same sizes) instead of building
+                           them again; their build figures are printed from that run
 
 Figures only; nothing here passes or fails.
 
@@ -39,10 +41,14 @@ from the OS page cache (``posix_fadvise(POSIX_FADV_DONTNEED)`` per file; needs n
 process's data; files are fsync'ed first so that no dirty page stays; nothing else holds them open),
 and a new ``SearchService`` is made and started on the same index, with the start-up warm-up the portal runs
 before its first request (its terms excluded from all measured queries) (new index object, new searcher, new query
-caches, and whatever warm-up the portal does at start-up). That open is timed on its own ("open" line); only the
-query is in the cold figures. The query is one ``SearchService.search(q, filters)`` call: ranking, total, facet
-counts, snippets, spelling, as the search page uses it. Process-wide state (imported modules, memoised stemming)
-survives, but no term of the query was ever seen before. **Portal warm**: the same queries again, in the same
+caches, and whatever warm-up the portal does at start-up), and the frequent-word warm-up the portal runs in the
+background right after start-up (``QueryEngine.warm_terms``: the most frequent words and the thesaurus
+expansions, bounded in postings and CPU time; awaited here, as for a visitor who comes after it; measured
+queries may use those words, as visitors do). That open is timed on its own ("open" line, the frequent-word
+part also as CPU time); only the query is in the cold figures. The query is one
+``SearchService.search(q, filters)`` call: ranking, total, facet counts, snippets, spelling, as the search page
+uses it. Process-wide state (imported modules, memoised stemming) survives, but no query of the run was made
+before. **Portal warm**: the same queries again, in the same
 order, on one service that has run all of them once. **First query after start**: ``--restarts`` new Python
 processes, each evicts the index from the page cache, starts a ``SearchService`` (timed: "start") and runs one
 fresh one-word query (timed), as after a restart or reindex.
@@ -398,12 +404,19 @@ def sample_docs(path: Path, count: int, seed: int) -> list[dict]:
 # -- the portal engine -----------------------------------------------------------------------------------------
 
 
+WARM_TERMS: list[tuple[int, int, float]] = []
+
+
 def open_service(index_dir: Path, factory) -> SearchService:
     """A service opened as the portal opens it at start-up (portal.search.includeme): start, then the warm-up
-    search (its terms are never used by measured queries, see QueryMaker)."""
+    searches (their terms are never used by measured queries, see QueryMaker), then the frequent-word warm-up
+    that the portal runs in the background right after start-up (here awaited: a visitor who comes after it)."""
     service = SearchService(str(index_dir), factory)
     service.start(rebuild_if_needed=False)
     service.queries.warm_up()
+    cpu = time.thread_time()
+    words, postings = service.queries.warm_terms()
+    WARM_TERMS.append((words, postings, time.thread_time() - cpu))
     return service
 
 
@@ -620,6 +633,7 @@ def bench_edits(service: SearchService, session_factory, edits: int, example_id:
         with session_factory() as session:
             example = session.get(PracticeExample, example_id)
             example.title = f"Voorbeeld {token}"
+            example.status = Status.PUBLISHED  # a reused corpus: the previous run unpublished it
             start = time.perf_counter()
             session.commit()
         while service.search(token, facets=False).total == 0:
@@ -710,6 +724,23 @@ def portal_corpus(run: Path, examples: int) -> dict:
 # -- the run ---------------------------------------------------------------------------------------------------
 
 
+def corpus_in(run: Path, reuse: bool, build) -> dict:
+    """The corpus of ``run``: built now (recorded in corpus.json), or with ``reuse`` the one an earlier run built."""
+    record = run / "corpus.json"
+    if reuse and record.exists():
+        saved = json.loads(record.read_text(encoding="utf-8"))
+        saved["factory"] = session_factory_for(saved["db_url"])
+        saved["jsonl"] = Path(saved["jsonl"])
+        saved["lines"] = [f"reused from an earlier run: {line}" for line in saved["lines"]]
+        return saved
+    shutil.rmtree(run, ignore_errors=True)
+    run.mkdir(parents=True)
+    corpus = build()
+    record.write_text(json.dumps({k: (str(v) if isinstance(v, Path) else v) for k, v in corpus.items()
+                                  if k != "factory"}), encoding="utf-8")
+    return corpus
+
+
 def report(name: str, corpus: dict, run: Path, args) -> None:
     index_dir = run / "index"
     print(f"\n## {name}", flush=True)
@@ -737,6 +768,10 @@ def report(name: str, corpus: dict, run: Path, args) -> None:
           f"{built:.1f} s, {sql_path.stat().st_size / 1e6:.0f} MB)")
     print(f"open before each cold query (close, evict, new SearchService, start): {triple(portal['open'])} ms "
           "p50/p95/p99")
+    if WARM_TERMS:
+        words, postings, cpu = WARM_TERMS[-1]
+        print(f"frequent-word warm-up (part of open): {words} words, {postings:,} postings, "
+              f"{cpu:.2f} s CPU (last open; median {sorted(w[2] for w in WARM_TERMS)[len(WARM_TERMS) // 2]:.2f} s)")
     print(f"first query after start ({args.restarts} new processes): start {triple(starts)} ms, "
           f"first query {triple(firsts)} ms (p50/p95/p99)")
     print(f"LIKE ran {sql['like-run']} of {4 * n} queries" + (" (time budget used up)" if sql["like-run"] < 4 * n
@@ -781,6 +816,7 @@ def main(argv=None) -> int:
     parser.add_argument("--like-seconds", type=float, default=None)
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--reuse", action="store_true")
     args = parser.parse_args(argv)
     q = args.quick
     args.portal_examples = args.portal_examples if args.portal_examples is not None else (100 if q else 10_000)
@@ -791,6 +827,8 @@ def main(argv=None) -> int:
     args.like_seconds = args.like_seconds if args.like_seconds is not None else (10.0 if q else 60.0)
     if min(args.portal_examples, args.synthetic, args.restarts, args.edits) < 0 or args.queries < 1:
         parser.error("counts must be >= 0 and --queries >= 1")
+    if args.reuse and not args.workdir:
+        parser.error("--reuse needs --workdir")
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="bench-search-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"# search benchmark (workdir {workdir})", flush=True)
@@ -798,17 +836,14 @@ def main(argv=None) -> int:
     try:
         if args.portal_examples:
             run = workdir / f"portal-{args.portal_examples}"
-            shutil.rmtree(run, ignore_errors=True)
-            run.mkdir()
             count = f"{args.portal_examples:,}".replace(",", ".")
             report(f"portal index: real content + {count} generated examples",
-                   portal_corpus(run, args.portal_examples), run, args)
+                   corpus_in(run, args.reuse, lambda: portal_corpus(run, args.portal_examples)), run, args)
         if args.synthetic:
             run = workdir / f"synthetic-{args.synthetic}"
-            shutil.rmtree(run, ignore_errors=True)
-            run.mkdir()
             count = f"{args.synthetic:,}".replace(",", ".")
-            report(f"synthetic {count} documents", synthetic_corpus(run, args.synthetic), run, args)
+            report(f"synthetic {count} documents",
+                   corpus_in(run, args.reuse, lambda: synthetic_corpus(run, args.synthetic)), run, args)
     finally:
         if not args.keep and not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)

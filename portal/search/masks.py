@@ -10,6 +10,7 @@ Ranking (the top N) still goes through Whoosh's scorer.
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import OrderedDict, deque
 from itertools import accumulate, repeat
 
@@ -35,7 +36,7 @@ def bitmask(docnums) -> int:
     One byte per document is set at C speed (``map`` over ``bytearray.__setitem__``), then every eighth byte
     is packed into a bit by slicing and translating: no Python bytecode per document.
     """
-    docs = docnums if isinstance(docnums, (list, tuple)) else list(docnums)
+    docs = docnums if isinstance(docnums, (list, tuple, array)) else list(docnums)
     if not docs:
         return 0
     size = (max(docs) >> 3) + 1
@@ -143,6 +144,24 @@ def phrase_docs(reader, fieldname: str, words, candidates: int) -> int:
     return bitmask(sorted(wanted))
 
 
+def decoded_postings(reader, fieldname: str, text) -> tuple[array, array]:
+    """(ids, weights) of a term in one segment (live documents), decoded once for both its bitset and its ranking
+    impacts: a short-lived cache, as a query needs both right after each other."""
+
+    def compute():
+        ids, weights = array("i"), array("f")
+        try:
+            matcher = reader.postings(fieldname, text)
+        except Exception:  # term or field not in this segment
+            return ids, weights
+        for block_ids, block_weights in posting_blocks(matcher, weights=True):
+            ids.extend(block_ids)
+            weights.extend(block_weights)
+        return ids, weights
+
+    return _DECODED.get((segment_key(reader), reader.doc_count(), fieldname, text), compute)
+
+
 def posting_ids(matcher):
     """Every document id of a fresh posting matcher, ascending."""
     for ids, _weights in posting_blocks(matcher):
@@ -215,6 +234,9 @@ class MaskCache:
         return value
 
 
+_DECODED = MaskCache(budget_mb=32)
+
+
 class MaskEvaluator:
     """Evaluates a Whoosh query to a global bitset for one searcher."""
 
@@ -264,10 +286,7 @@ class MaskEvaluator:
 
     def term(self, fieldname: str, text) -> int:
         def compute(_sub, reader):
-            try:
-                return bitmask(posting_ids(reader.postings(fieldname, text)))
-            except Exception:  # term or field not in this segment
-                return 0
+            return bitmask(decoded_postings(reader, fieldname, text)[0])
 
         return self._leafwise(("t", fieldname, text), compute)
 

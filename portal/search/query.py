@@ -23,6 +23,8 @@ MAX_QUERY_CHARS = 300
 MAX_CLAUSES = 16
 #: Prefix queries need at least this many characters before the *.
 MIN_PREFIX = 2
+#: Weight of a thesaurus alternative relative to what was typed.
+ALTERNATIVE_BOOST = 0.8
 
 _TOKEN_RE = re.compile(r'(-?)"([^"]*)"|(\S+)')
 _STRIP_RE = re.compile(r"^[^\w*'’\-]+|[^\w*]+$")
@@ -197,7 +199,7 @@ def build(parsed: ParsedQuery, thesaurus: Thesaurus, lexicon: Lexicon | None = N
                         if words[0].kind == "phrase"
                         else _combine([_word_query(c.text, lexicon, known) for c in words])
                     )
-                    alts = [_phrase_query(list(a.stems), boost=0.8) for a in alternatives]
+                    alts = [_phrase_query(list(a.stems), boost=ALTERNATIVE_BOOST) for a in alternatives]
                     for a in alternatives:
                         if a.label not in expanded:
                             expanded.append(a.label)

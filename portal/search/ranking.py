@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from collections import deque
 
 from whoosh import query as wq
 
-from portal.search.masks import MaskCache, bitmask, iter_bits, posting_blocks, segment_key
+from portal.search.masks import MaskCache, decoded_postings, iter_bits, segment_key
 
 K1 = 1.2
 B = 0.75
@@ -64,22 +65,19 @@ class Ranker:
         avg = round(avg or 1.0, 0) or 1.0
 
         def compute():
-            docs, impacts = array("i"), array("f")
-            try:
-                matcher = reader.postings(fieldname, text)
-            except Exception:  # not in this segment
-                return docs, impacts
+            docs, weights = decoded_postings(reader, fieldname, text)
+            if not docs:
+                return docs, array("f")
             lengths = self._lengths(reader, fieldname)
             norm = K1 * (1 - B)
             per_length = K1 * B / (avg or 1.0)
-            for ids, weights in posting_blocks(matcher, weights=True):
-                docs.extend(ids)
-                impacts.extend(
-                    [
-                        idf * tf * (K1 + 1) / (tf + norm + per_length * lengths[doc])
-                        for doc, tf in zip(ids, weights, strict=True)
-                    ]
-                )
+            impacts = array(
+                "f",
+                [
+                    idf * tf * (K1 + 1) / (tf + norm + per_length * lengths[doc])
+                    for doc, tf in zip(docs, weights, strict=True)
+                ],
+            )
             return docs, impacts
 
         # The idf is part of the key: it changes when the collection changes.
@@ -95,24 +93,7 @@ class Ranker:
                 continue
 
             def compute(docs=docs, impacts=impacts):
-                # Documents grouped by quantised level (a few dozen distinct levels), then one bitset per level
-                # is OR-ed into the planes of its set bits.
-                by_level: dict[int, list[int]] = {}
-                for doc, impact in zip(docs, impacts, strict=True):
-                    level = min(PLANE_MAX, int(impact * boost / QUANTUM + 0.5))
-                    if level:
-                        group = by_level.get(level)
-                        if group is None:
-                            by_level[level] = [doc]
-                        else:
-                            group.append(doc)
-                local = [0] * PLANE_BITS
-                for level, group in by_level.items():
-                    mask = bitmask(group)
-                    for b in range(PLANE_BITS):
-                        if level >> b & 1:
-                            local[b] |= mask
-                return local
+                return level_planes(docs, impacts, boost)
 
             idf = round(searcher.idf(fieldname, text), 2)
             avg = round(averages[fieldname] or 1.0, 0)
@@ -120,6 +101,12 @@ class Ranker:
             for b in range(PLANE_BITS):
                 planes[b] |= local[b] << offset
         return planes
+
+    def prepare(self, searcher, terms: list[tuple[str, str, float]]) -> None:
+        """Compute and cache the impacts and planes of (field, term, boost) now (start-up warm-up)."""
+        averages = {f: searcher.avg_field_length(f, 1.0) for f in {f for f, _t, _b in terms}}
+        for fieldname, text, boost in terms:
+            self._planes(searcher, fieldname, text, boost, averages)
 
     def top(self, searcher, q: wq.Query, result_mask: int, count: int) -> list[tuple[int, float]]:
         """The ``count`` best (docnum, score) of ``result_mask`` for query ``q``, best first.
@@ -162,6 +149,32 @@ class Ranker:
 PLANE_BITS = 8
 PLANE_MAX = (1 << PLANE_BITS) - 1
 QUANTUM = 0.35
+
+
+#: _PLANE_TABLES[b][j]: bytes.translate table taking a level byte to bit ``j`` when the level has bit ``b``.
+_PLANE_TABLES = [[bytes((1 << j) if v >> b & 1 else 0 for v in range(256)) for j in range(8)]
+                 for b in range(PLANE_BITS)]
+
+
+def level_planes(docs, impacts, boost: float) -> list[int]:
+    """Bit planes of the quantised levels of ``impact * boost`` (bit b of plane b is set for each doc whose level has
+    bit b). One byte per document holds its level (set at C speed), then each plane is packed by slicing and
+    translating those bytes: no Python bytecode per document beyond computing the level."""
+    if not docs:
+        return [0] * PLANE_BITS
+    levels = [int(x * boost / QUANTUM + 0.5) for x in impacts]
+    if max(levels) > PLANE_MAX or min(levels) < 0:
+        levels = [max(0, min(PLANE_MAX, level)) for level in levels]
+    flags = bytearray((docs[-1] >> 3) + 1 << 3)
+    deque(map(flags.__setitem__, docs, levels), maxlen=0)
+    slices = [flags[j::8] for j in range(8)]
+    planes = []
+    for tables in _PLANE_TABLES:
+        plane = 0
+        for j, part in enumerate(slices):
+            plane |= int.from_bytes(part.translate(tables[j]), "little")
+        planes.append(plane)
+    return planes
 
 
 def _add_planes(a: list[int], b: list[int]) -> list[int]:

@@ -24,10 +24,10 @@ from portal.search import documents as docs_mod
 from portal.search.analysis import fold, stem
 from portal.search.keeper import IndexKeeper, IndexView
 from portal.search.masks import MaskCache, MaskEvaluator, bitmask, live_mask, posting_ids, segment_key
-from portal.search.query import BuiltQuery, ParsedQuery, build, parse, spelling_candidates
+from portal.search.query import ALTERNATIVE_BOOST, BuiltQuery, ParsedQuery, build, parse, spelling_candidates
 from portal.search.ranking import Ranker
 from portal.search.related import RelatedLists
-from portal.search.schema import FACETS, HIGHLIGHT_FIELDS
+from portal.search.schema import FACETS, FIELD_WEIGHTS, HIGHLIGHT_FIELDS
 from portal.search.thesaurus import Thesaurus
 
 log = logging.getLogger(__name__)
@@ -514,6 +514,51 @@ class QueryEngine:
         self.search(None)  # browsing: facet bitsets, labels, the newest-first order
         self.search(self.WARM_UP_QUERY)  # a term query: field lengths, ranking planes, snippets
         return time.perf_counter() - started
+
+    #: The frequent-term warm-up reads at most this many postings (about 2.5 s of one core per million, and
+    #: ~10 bytes of cache per posting plus planes of one byte per document per word and field) and stops after
+    #: WARM_TERMS_SECONDS of CPU time of its thread in any case (CPU, not wall time: on a busy machine it
+    #: prepares the same words, only later).
+    WARM_TERMS_POSTINGS = 1_500_000
+    WARM_TERMS_SECONDS = 5.0
+    #: Words in fewer documents than this (and than 0.5% of them) are cheap on first use: not prepared.
+    WARM_TERMS_MIN_DOCS = 64
+
+    def warm_terms(self, postings: int | None = None, seconds: float | None = None) -> tuple[int, int]:
+        """Prepare the most frequent words (their document sets and ranking planes): the first use of a common
+        word is the expensive one, as it reads tens of thousands of postings; rare words are cheap anyway.
+        One short hold of the reading lock per word, so searches are not held up. Returns (words, postings)."""
+        postings = self.WARM_TERMS_POSTINGS if postings is None else postings
+        deadline = time.thread_time() + (self.WARM_TERMS_SECONDS if seconds is None else seconds)
+        with self.keeper.reading() as view:
+            if not view.ready:
+                return 0, 0
+            frequency: dict[str, int] = {}
+            for sub, _offset in view.searcher.leaf_searchers():
+                for text, info in sub.reader().iter_field("all"):
+                    term = text.decode("utf-8") if isinstance(text, bytes) else text
+                    if " " not in term:  # prepared phrases are cheap: one posting list
+                        frequency[term] = frequency.get(term, 0) + info.doc_frequency()
+            least = max(self.WARM_TERMS_MIN_DOCS, view.searcher.doc_count_all() // 200)
+        # Thesaurus expansions first (a bounded set; they rank with their own weight), then the most frequent words.
+        work = [(t, ALTERNATIVE_BOOST) for t in sorted(self.thesaurus.alternative_stems()) if t in frequency]
+        work += [(t, 1.0) for t in sorted(frequency, key=lambda t: (-frequency[t], t))]
+        words = done = 0
+        for term, boost in work:
+            if frequency[term] < least:
+                continue
+            if done + frequency[term] > postings or time.thread_time() > deadline:
+                break
+            with self.keeper.reading() as view:
+                if not view.ready:
+                    break
+                evaluator = MaskEvaluator(view.searcher, self._mask_cache)
+                for fieldname in FIELD_WEIGHTS:
+                    evaluator.term(fieldname, term)
+                self._ranker.prepare(view.searcher, [(f, term, w * boost) for f, w in FIELD_WEIGHTS.items()])
+            words += 1
+            done += frequency[term]
+        return words, done
 
     #: How many related examples are kept per example (pages show up to 5; some may be hidden later).
     RELATED_KEPT = 8

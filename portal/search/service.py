@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from sqlalchemy.orm import sessionmaker
@@ -71,8 +72,9 @@ class SearchService:
 
     def _related_step(self, work) -> list[tuple[str, bool]]:
         """Do one piece of related-list work; returns the pieces it leads to."""
-        if work is ALL_EXAMPLES:
+        if work is ALL_EXAMPLES:  # start-up, rebuild or swap: a new index whose caches are all empty
             self.queries.warm_up()
+            self.warm_terms()
             return [(slug, False) for slug in self.queries.example_slugs()]
         if isinstance(work, frozenset):  # keys the writer applied: a new searcher, whose caches start empty
             self.queries.warm_up()
@@ -88,6 +90,14 @@ class SearchService:
             self._related_work.put(None)
             self._related_worker.join(timeout=10)
             self._related_worker = None
+
+    def warm_terms(self) -> tuple[int, int]:
+        """Prepare the most frequent words (QueryEngine.warm_terms); logs what it took."""
+        started, cpu = time.perf_counter(), time.thread_time()
+        words, postings = self.queries.warm_terms()
+        log.info("zoekindex: %d veelvoorkomende woorden voorbereid (%d postings) in %.1f s (%.1f s CPU)", words,
+                 postings, time.perf_counter() - started, time.thread_time() - cpu)
+        return words, postings
 
     # -- keeping ------------------------------------------------------------------------------------
 

@@ -56,6 +56,10 @@ class Thesaurus:
         out.update(a.stems for alternatives in self._mapping.values() for a in alternatives if len(a.stems) > 1)
         return out
 
+    def alternative_stems(self) -> set[str]:
+        """Every stem an expansion may add to a query."""
+        return {s for alternatives in self._mapping.values() for a in alternatives for s in a.stems}
+
     def lookup(self, stems: tuple[str, ...]) -> list[Alternative]:
         return self._mapping.get(stems, [])
 

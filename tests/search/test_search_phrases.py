@@ -36,7 +36,8 @@ QUERIES = [
 
 @pytest.fixture(scope="module")
 def services(shared_site, tmp_path_factory):
-    """The same documents twice: as built (phrases prepared) and a copy that prepares none (as older indexes)."""
+    """The same documents twice: as built (phrases prepared, frequent words warmed up) and a copy that prepares
+    no phrases (as older indexes) and has nothing warmed up."""
     factory = shared_site.registry["dbsession_factory"]
     with shared_site.session() as session:
         docs = list(all_documents(session))
@@ -57,6 +58,11 @@ def services(shared_site, tmp_path_factory):
     (plain_root / CURRENT).write_text(generation.name + "\n", encoding="utf-8")
     plain = SearchService(str(plain_root), factory)
     plain.start(rebuild_if_needed=False)
+    # The prepared side also has its frequent words prepared (all of them here: the corpus is small), which must
+    # not change any result either.
+    prepared.queries.WARM_TERMS_MIN_DOCS = 1
+    words, postings = prepared.queries.warm_terms(postings=10**9, seconds=60)
+    assert words > 100 and postings > 0
     yield prepared, plain
     prepared.close()
     plain.close()
