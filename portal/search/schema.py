@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 
+from whoosh.analysis import unstopped
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.formats import Positions
 
 from portal.search.analysis import Lexicon, dutch_analyzer, folding_analyzer
 
@@ -41,27 +44,25 @@ class PhraseText(TEXT):
         self._by_first: dict[str, list[tuple[str, ...]]] = {}
         for phrase in sorted(self.phrases):
             self._by_first.setdefault(phrase[0], []).append(phrase)
-        self._stems = frozenset(s for p in self.phrases for s in p)
 
     def index(self, value, **kwargs):
-        if not self.phrases or not isinstance(value, str):
+        if not self.phrases or not isinstance(value, str) or type(self.format) is not Positions:
             yield from super().index(value, **kwargs)
             return
+        # Whoosh's Positions.word_values, keeping the positions it collects to find the phrases in them.
         kwargs.setdefault("mode", "index")
-        seen: dict[str, list[int]] = {}
-        analyzer, wanted = self.analyzer, self._stems
-
-        def recording(text, **options):
-            for token in analyzer(text, **options):
-                if token.text in wanted and not token.stopped:
-                    seen.setdefault(token.text, []).append(token.pos)
-                yield token
-
-        for text, freq, weight, encoded in self.format.word_values(value, recording, **kwargs):
-            yield text.encode("utf-8"), freq, weight, encoded
-        for phrase, positions in self.phrase_positions(seen):
+        kwargs["positions"] = kwargs["boosts"] = True
+        positions: dict[str, list[int]] = defaultdict(list)
+        weights: dict[str, float] = defaultdict(float)
+        for token in unstopped(self.analyzer(value, **kwargs)):
+            positions[token.text].append(token.pos)
+            weights[token.text] += token.boost
+        encode, field_boost = self.format.encode, self.format.field_boost
+        for text, found in positions.items():
+            yield text.encode("utf-8"), len(found), weights[text] * field_boost, encode(found)
+        for phrase, starts in self.phrase_positions(positions):
             # Frequency 0: the writer adds frequencies up to the field length.
-            yield phrase_term(phrase).encode("utf-8"), 0, float(len(positions)), self.format.encode(positions)
+            yield phrase_term(phrase).encode("utf-8"), 0, float(len(starts)), encode(starts)
 
     def phrase_positions(self, seen: dict[str, list[int]]):
         """(phrase, start positions) of the prepared phrases in a text, given each stem's positions."""
