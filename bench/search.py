@@ -43,8 +43,9 @@ and a new ``SearchService`` is made and started on the same index, with the star
 before its first request (its terms excluded from all measured queries) (new index object, new searcher, new query
 caches, and whatever warm-up the portal does at start-up), and the frequent-word warm-up the portal runs in the
 background right after start-up (``QueryEngine.warm_terms``: the most frequent words and the thesaurus
-expansions, bounded in postings and CPU time; awaited here, as for a visitor who comes after it; measured
-queries may use those words, as visitors do). That open is timed on its own ("open" line, the frequent-word
+expansions, bounded in postings and CPU time, after asking the OS to read the index files ahead, up to a bounded
+number of bytes; awaited here, as for a visitor who comes after it; measured queries may use those words, as
+visitors do). That open is timed on its own ("open" line, the frequent-word
 part also as CPU time); only the query is in the cold figures. The query is one
 ``SearchService.search(q, filters)`` call: ranking, total, facet counts, snippets, spelling, as the search page
 uses it. Process-wide state (imported modules, memoised stemming) survives, but no query of the run was made

@@ -169,6 +169,33 @@ def verify(path: Path) -> None:
             raise IndexUnavailable(f"zoekindex {path.name}: bestand {name} ontbreekt") from exc
 
 
+#: Index files the warm-up asks the OS to read ahead, most needed first: the term dictionaries (every query looks
+#: words up), field lengths and dates (ranking, newest first), postings, stored fields (results shown).
+_PREFETCH_ORDER = (".trm", "_len.col", ".col", ".pst")
+
+
+def prefetch(path: Path, budget: int) -> int:
+    """Ask the OS to read a generation's files into its page cache (asynchronously, in that order, up to ``budget``
+    bytes in all), so the first queries after a start do not wait for the disk. Returns the bytes asked for."""
+    def rank(file: Path) -> int:
+        return next((n for n, suffix in enumerate(_PREFETCH_ORDER) if file.name.endswith(suffix)),
+                    len(_PREFETCH_ORDER))
+
+    asked = 0
+    for file in sorted((f for f in path.iterdir() if f.is_file()), key=lambda f: (rank(f), f.name)):
+        with contextlib.suppress(OSError):
+            size = file.stat().st_size
+            if asked + size > budget:
+                continue
+            fd = os.open(file, os.O_RDONLY)
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+            finally:
+                os.close(fd)
+            asked += size
+    return asked
+
+
 def read_phrases(path: Path) -> list[tuple[str, ...]]:
     """The phrases a generation was built with: its changes must index them the same way (the thesaurus file
     may have changed since; a phrase it does not prepare is matched on positions)."""
