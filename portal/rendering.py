@@ -150,6 +150,11 @@ def card_html(example, heading: str, script_name: str, render) -> Markup:
     return CARDS.get((example, heading, script_name), lambda: render(example, heading))
 
 
+def cards_html(examples, heading: str, script_name: str, render) -> Markup:
+    """Several cards (card_html) one after the other."""
+    return Markup("").join(card_html(e, heading, script_name, render) for e in examples)
+
+
 def idle_text(settings) -> str:
     """How long a login session may stay idle before it ends, in Dutch words ("2 uur", "45 minuten")."""
     from portal.accounts.sessions import idle_limit
@@ -166,3 +171,4 @@ def includeme(config):
     env.filters["markdown"] = render_markdown
     env.filters["idle_text"] = idle_text
     env.globals["card_html"] = card_html
+    env.globals["cards_html"] = cards_html

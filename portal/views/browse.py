@@ -11,7 +11,8 @@ from pyramid.view import view_config
 
 from portal.accounts import coordination
 from portal.content import cards, catalog
-from portal.content.memo import Term, memoized, term
+from portal.content.facets import FacetIndex, facet_index
+from portal.content.memo import Term, memoized
 from portal.content.models import RegionKind
 from portal.security import Permissions
 from portal.views.examples import example_count
@@ -20,7 +21,7 @@ from portal.views.helpers import crumbs
 
 @view_config(route_name="themas", renderer="portal:templates/themes.jinja2", permission=Permissions.VIEW)
 def theme_list(request):
-    return {"themes": catalog.themes_with_counts(request.dbsession),
+    return {"themes": theme_counts(request),
             "breadcrumbs": crumbs(request, ("Thema's", None))}
 
 
@@ -68,24 +69,44 @@ class RegionCounts:
 
 
 def region_counts(request) -> RegionCounts:
-    db = request.dbsession
-    return memoized(request, "region_counts", lambda: _region_counts(catalog.region_tree(db)))
+    vocab, index = cards.vocabulary(request), facet_index(request)
+    return memoized(request, "region_counts", lambda: _region_counts(vocab, index))
 
 
-def _region_counts(tree: list[dict]) -> RegionCounts:
-    frozen, below = [], {}
-    for province in tree:
+def _region_counts(vocab: cards.Vocabulary, index: FacetIndex) -> RegionCounts:
+    """catalog.region_tree from the vocabulary and the generation's counts: no statement, no ORM objects."""
+    regions = [vocab.region_pages[slug] for slug, _name in index.order["regio"]]  # the database's name order
+
+    def entry(region: cards.RegionInfo, **below) -> MappingProxyType:
+        count = index.region_counts.get((region.kind, region.id), 0)
+        return MappingProxyType({"region": vocab.regions[region.id], "count": count, **below})
+
+    children: dict[tuple[str, int | None], list[cards.RegionInfo]] = {}
+    for region in regions:
+        if region.kind == RegionKind.YOUTH_REGION:
+            children.setdefault((region.kind, region.province_id), []).append(region)
+        elif region.kind == RegionKind.MUNICIPALITY:
+            children.setdefault((region.kind, region.youth_region_id), []).append(region)
+    tree, below = [], {}
+    for province in (r for r in regions if r.kind == RegionKind.PROVINCE):
         youth = []
-        for region in province["jeugdregios"]:
-            gemeenten = tuple(MappingProxyType({"region": term(g["region"]), "count": g["count"]})
-                              for g in region["gemeenten"])
-            youth.append(MappingProxyType({"region": term(region["region"]), "count": region["count"],
-                                           "gemeenten": gemeenten}))
-            below[region["region"].id] = tuple(g["region"] for g in gemeenten if g["count"])
-        frozen.append(MappingProxyType({"region": term(province["region"]), "count": province["count"],
-                                        "jeugdregios": tuple(youth)}))
-        below[province["region"].id] = tuple(y["region"] for y in youth if y["count"])
-    return RegionCounts(tuple(frozen), below)
+        for region in children.get((RegionKind.YOUTH_REGION, province.id), ()):
+            gemeenten = tuple(entry(g) for g in children.get((RegionKind.MUNICIPALITY, region.id), ()))
+            youth.append(entry(region, gemeenten=gemeenten))
+            below[region.id] = tuple(g["region"] for g in gemeenten if g["count"])
+        tree.append(entry(province, jeugdregios=tuple(youth)))
+        below[province.id] = tuple(y["region"] for y in youth if y["count"])
+    return RegionCounts(tuple(tree), below)
+
+
+def theme_counts(request) -> tuple[tuple[Term, int, int], ...]:
+    """catalog.themes_with_counts from the vocabulary and the generation's counts (no statement)."""
+    vocab, index, articles = cards.vocabulary(request), facet_index(request), cards.article_cards(request)
+
+    def compute():
+        return tuple((theme, index.theme_counts.get(theme.id, 0), sum(theme.id in a.theme_ids for a in articles))
+                     for theme in vocab.themes.values())
+    return memoized(request, "theme_counts", compute)
 
 
 @view_config(route_name="regios", renderer="portal:templates/regions.jinja2", permission=Permissions.VIEW)

@@ -10,6 +10,7 @@ from pyramid.view import view_config
 from pyramid_jinja2 import IJinja2Environment
 
 from portal.content import cards, catalog
+from portal.content.facets import facet_index
 from portal.content.memo import memoized
 from portal.security import Permissions
 from portal.views.helpers import FACET_LABELS, crumbs, filters_url, page_window
@@ -30,7 +31,7 @@ def example_list(request):
     # Total and counts depend only on the filters (not on page or sort): once per generation and filter combination.
     total = example_count(request, filters)
     facets, facets_html = memoized(request, "facets?" + repr(filters.as_params()),
-                                   lambda: _facets(request, catalog.facet_counts(db, filters)))
+                                   lambda: _facets(request, facet_index(request).facets(filters)))
     result = catalog.ExamplePage([], total, page_number, PER_PAGE, facets)
     if page_number > result.pages:
         raise HTTPNotFound(f"Pagina {page_number} bestaat niet; er zijn {result.pages} pagina's.")
@@ -83,9 +84,9 @@ def known_slugs(request) -> dict[str, frozenset[str]]:
 
 
 def example_count(request, filters: catalog.ExampleFilters) -> int:
-    """Published examples matching ``filters``, once per generation and filter combination."""
-    db = request.dbsession
-    return memoized(request, "count?" + repr(filters.as_params()), lambda: catalog.count_examples(db, filters))
+    """Published examples matching ``filters`` (portal.content.facets: no statement once the generation's bitsets
+    are built)."""
+    return facet_index(request).count(filters)
 
 
 def related_examples(request, slug: str) -> list[dict]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pyramid.view import view_config
 
 from portal.content import cards, catalog
-from portal.content.memo import memoized, term
+from portal.content.facets import facet_index
+from portal.content.memo import memoized
 from portal.content.models import PracticeExample
 from portal.mail import editors_address
 from portal.rendering import idle_text
 from portal.security import Permissions
-from portal.views.browse import region_counts
+from portal.views.browse import region_counts, theme_counts
 from portal.views.helpers import crumbs
 
 #: Example cards in each list of the home page.
@@ -22,7 +23,7 @@ def home(request):
     db = request.dbsession
     vocab = cards.vocabulary(request)
     return {
-        **memoized(request, "home", lambda: _home_vocabulary(db, region_counts(request).tree)),
+        **memoized(request, "home", lambda: _home_vocabulary(request)),
         **memoized(request, "home_cards", lambda: _home_cards(db, vocab)),
         "featured_articles": [a for a in cards.article_cards(request) if a.featured],
     }
@@ -36,13 +37,15 @@ def _home_cards(db, vocab) -> dict:
     return {"featured": tuple(featured), "recent": tuple(newest)}
 
 
-def _home_vocabulary(db, region_tree) -> dict:
+def _home_vocabulary(request) -> dict:
     """Themes, provinces and school types with content, and the total: the same for every request of a generation."""
+    vocab, index = cards.vocabulary(request), facet_index(request)
+    school_types = [(t, index.school_type_counts.get(t.id, 0)) for t in vocab.school_types.values()]
     return {
-        "themes": [(term(t), n_ex, n_art) for t, n_ex, n_art in catalog.themes_with_counts(db) if n_ex or n_art],
-        "school_types": [(term(t), n) for t, n in catalog.school_types_with_counts(db) if n],
-        "provinces": [{"region": p["region"], "count": p["count"]} for p in region_tree if p["count"]],
-        "total": catalog.count_published_examples(db),
+        "themes": [(t, n_ex, n_art) for t, n_ex, n_art in theme_counts(request) if n_ex or n_art],
+        "school_types": [(t, n) for t, n in school_types if n],
+        "provinces": [{"region": p["region"], "count": p["count"]} for p in region_counts(request).tree if p["count"]],
+        "total": index.everything.bit_count(),
     }
 
 
