@@ -8,13 +8,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 from test_dates import _unreferenced_file
-from test_loader import ARTICLE, EXAMPLE, SOURCE, Database, edit, edit_body, replace_text
+from test_loader import ARTICLE, CONTENT_DIR, EXAMPLE, SOURCE, Database, edit, edit_body, replace_text
 
+from portal.content import loader
 from portal.content.files import META_TALK_RE, ContentError, read_content
 from portal.content.loader import load_content
 from portal.content.models import Article, PracticeExample, Status
+from portal.scripts import init as init_script
 
 
 @pytest.fixture
@@ -207,3 +209,31 @@ def test_every_meta_talk_phrase_names_the_source_or_the_portal():
             branches[-1] += char
     assert len(branches) > 1
     assert all("bron" in branch or "portal" in branch for branch in branches), branches
+
+
+def _examples(database: Database) -> list[tuple]:
+    with database.session() as s:
+        return sorted((e.slug, e.title, e.status, e.source.slug, e.gemeente.slug if e.gemeente else None,
+                       tuple(t.slug for t in e.themes), tuple(t.text for t in e.tips),
+                       tuple(c.name for c in e.contacts), e.origin_hash)
+                      for e in s.scalars(select(PracticeExample)))
+
+
+def test_a_first_load_written_in_batches_stores_the_same(db, tmp_path, monkeypatch):
+    """A large load flushes every FLUSH_EVERY items so written ones leave memory; small batches change nothing."""
+    monkeypatch.setattr(loader, "FLUSH_EVERY", 2)
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    engine = create_engine(url)
+    init_script.migrate(engine)
+    engine.dispose()
+    fresh = Database(url)
+    try:
+        assert fresh.load(CONTENT_DIR).read == _total(CONTENT_DIR)
+        assert fresh.load(CONTENT_DIR).read == 0
+        assert _examples(fresh) == _examples(db)
+        with fresh.session() as s:
+            related = {a.slug: sorted(e.slug for e in a.related_examples) for a in s.scalars(select(Article))}
+        with db.session() as s:
+            assert related == {a.slug: sorted(e.slug for e in a.related_examples) for a in s.scalars(select(Article))}
+    finally:
+        fresh.engine.dispose()

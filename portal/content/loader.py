@@ -65,6 +65,8 @@ class LoadReport:
 #: The item model kept for each content directory, in the order they are loaded (examples need sources, articles
 #: need examples).
 MODELS = {"bronnen": Source, "voorbeelden": PracticeExample, "kennis": Article}
+#: Items applied between flushes on a large load.
+FLUSH_EVERY = 500
 
 
 def load_content(dbsession: Session, content_dir: Path) -> LoadReport:
@@ -119,7 +121,8 @@ class _Plan:
 
 
 def _plan(dbsession: Session, content_dir: Path) -> _Plan | None:
-    """None when the full path is needed: no content, a first load, a changed vocabulary, an unexpected file."""
+    """None when the full path is needed: no content, a first load, a changed vocabulary, an unexpected file, or
+    more than half of the files changed or removed."""
     if not content_dir.is_dir():
         return None
     digests = quick_digests(content_dir)
@@ -143,6 +146,8 @@ def _plan(dbsession: Session, content_dir: Path) -> _Plan | None:
     for dirname, model in MODELS.items():
         plan.removed[model] = sorted(slug for slug, status in present[model].items()
                                      if status != Status.WITHDRAWN and (dirname, slug) not in plan.targets)
+    if len(plan.changed) + sum(map(len, plan.removed.values())) > len(digests) // 2:
+        return None  # mostly new: reading everything costs the same, and the search for dependents would not
     return plan
 
 
@@ -296,7 +301,9 @@ def _sync_items(dbsession, model, files: list[ContentFile], apply, lookups: _Loo
     if slugs is not None:
         query = query.where(model.slug.in_(slugs))
     existing = {i.slug: i for i in dbsession.scalars(query)}
-    for item_file in files:
+    for number, item_file in enumerate(files, start=1):
+        if number % FLUSH_EVERY == 0:  # written items leave the session's memory (it holds them weakly once clean)
+            dbsession.flush()
         item = existing.pop(item_file.slug, None)
         # An item the editors took offline (Status.OFFLINE) stays offline: reloading its file does not publish it.
         if item is not None and item.origin_hash == item_file.digest and item.status in (Status.PUBLISHED,
