@@ -492,6 +492,7 @@ def session_factory_for(db_url: str):
 def build_sql(path: Path, jsonl: Path) -> float:
     """docs + doc_facets + an external-content FTS5 table over the same documents; returns seconds."""
     start = time.perf_counter()
+    path.unlink(missing_ok=True)  # a reused corpus keeps the previous run's baseline database
     conn = sqlite3.connect(path)
     conn.executescript(
         "CREATE TABLE docs (id INTEGER PRIMARY KEY, key TEXT, " + ", ".join(f"{c} TEXT" for c in TEXT_COLUMNS)

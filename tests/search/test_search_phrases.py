@@ -134,3 +134,11 @@ def test_an_index_without_prepared_phrases_still_matches_them(services):
         assert not read_phrases(Path(view.generation.path))
         assert MaskEvaluator(view.searcher, MaskCache())._prepared(wq.Phrase("all", ["passend", "onderwijs"])) is None
     assert plain.search('"passend onderwijs"').total > 0
+
+
+def test_frequent_word_warm_up_stays_within_its_budget(services):
+    _prepared, plain = services
+    plain.queries.WARM_TERMS_MIN_DOCS = 1
+    words, postings = plain.queries.warm_terms(postings=500, seconds=60)
+    assert words > 0 and 0 < postings <= 500
+    assert plain.queries.warm_terms(postings=10**9, seconds=-1.0) == (0, 0)  # no CPU time left: nothing prepared
