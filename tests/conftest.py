@@ -11,29 +11,44 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import os
 import random
 import shutil
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import jinja2
 import pytest
 import transaction
 import webtest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from portal import main
 from portal.content.loader import load_content
 from portal.models import get_engine, get_session_factory, get_tm_session
 from portal.scripts.init import migrate
 
+# Every test site builds its own deform renderer, and without a cache directory Chameleon compiles the same form
+# templates again for each one (seconds of CPU per form test). One directory per run, made before xdist starts its
+# workers (they inherit it): every site and process of the run loads the same compiled modules. Chameleon reads the
+# variable once, on import; nothing imports it before a site is built (portal.workflow.forms imports deform).
+OWN_CHAMELEON_CACHE = "CHAMELEON_CACHE" not in os.environ
+if OWN_CHAMELEON_CACHE:
+    os.environ["CHAMELEON_CACHE"] = tempfile.mkdtemp(prefix="portal-tests-chameleon-")
+
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT_DIR = ROOT / "content"
 DB_KIND = os.environ.get("PORTAL_TEST_DB", "sqlite").lower()
 PG_URL = os.environ.get("PORTAL_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+log = logging.getLogger(__name__)
 
 if DB_KIND not in ("sqlite", "postgresql"):
     raise pytest.UsageError(f"PORTAL_TEST_DB must be 'sqlite' or 'postgresql', not {DB_KIND!r}")
@@ -51,6 +66,11 @@ def pytest_configure(config):
     os.environ.setdefault("PORTAL_FUZZ_SEED", str(random.SystemRandom().randrange(2**32)))
 
 
+def pytest_unconfigure(config):
+    if OWN_CHAMELEON_CACHE:
+        shutil.rmtree(os.environ.pop("CHAMELEON_CACHE"), ignore_errors=True)
+
+
 def pytest_report_header(config):
     where = f" ({make_url(PG_URL).render_as_string()})" if DB_KIND == "postgresql" else ""
     fuzz = (f"fuzz seed {os.environ.get('PORTAL_FUZZ_SEED')}, {os.environ.get('PORTAL_FUZZ_EXAMPLES', '400')} "
@@ -59,13 +79,25 @@ def pytest_report_header(config):
 
 
 class DatabaseFactory:
-    """Makes throw-away databases that are copies of one migrated, content-loaded template."""
+    """Makes throw-away databases that are copies of one migrated, content-loaded template.
+
+    On PostgreSQL a copy costs a CREATE DATABASE and its drop a checkpoint (over a second under load), both waits on
+    the server: a background thread keeps ``SPARE_COPIES`` fresh copies ready and drops released ones, so a test
+    neither waits for its database nor for the previous test's drop. Each test still gets a brand-new copy.
+    """
+
+    SPARE_COPIES = 2
 
     def __init__(self, tmp_root: Path):
         self.tmp_root = tmp_root
         self.run_id = f"{os.getpid()}_{uuid.uuid4().hex[:8]}"
         self.counter = itertools.count()
         self.created: list[str] = []
+        self._changed = threading.Condition()  # guards created, _spares, _doomed, _closing and _keeper
+        self._spares: list[str] = []  # fresh copies nobody has used yet
+        self._doomed: list[str] = []  # released copies still to drop
+        self._closing = False
+        self._keeper: threading.Thread | None = None
         self.template_url = self._new_empty("tpl")
         engine = get_engine({"sqlalchemy.url": self.template_url})
         try:
@@ -83,6 +115,9 @@ class DatabaseFactory:
         indexer = Site(self.template_url, tmp_root / "template_site")
         indexer.close()
         self.index_template = indexer.workdir / "index"
+        if DB_KIND == "postgresql":
+            self._keeper = threading.Thread(target=self._keep, name="test-databases", daemon=True)
+            self._keeper.start()
 
     def _admin(self, statement: str) -> None:
         engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT", future=True)
@@ -96,10 +131,15 @@ class DatabaseFactory:
     def _pg_url(name: str) -> str:
         return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
 
-    def _create_pg_database(self, label: str, template: str | None = None) -> str:
+    def _create_pg_database(self, label: str, template: str | None = None, execute=None) -> str:
         name = f"portal_{label}_{self.run_id}"
-        self._admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-        self.created.append(name)
+        execute = execute or self._admin
+        execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        # Throw-away test databases only: a commit does not wait for its WAL to reach the disk. What a test can
+        # observe is unchanged (commits are as visible and as atomic); only a server crash could lose the last ones.
+        execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+        with self._changed:
+            self.created.append(name)
         return self._pg_url(name)
 
     def _new_empty(self, label: str) -> str:
@@ -107,24 +147,80 @@ class DatabaseFactory:
             return f"sqlite:///{self.tmp_root / f'{label}.sqlite'}"
         return self._create_pg_database(label)
 
+    def _keep(self) -> None:
+        """Background thread: top up the spare copies first (a test may be waiting for one), then drop."""
+        engine = create_engine(PG_URL, isolation_level="AUTOCOMMIT", future=True, poolclass=NullPool)
+        template = make_url(self.template_url).database
+        try:
+            with engine.connect() as conn:
+                execute = lambda statement: conn.execute(text(statement))  # noqa: E731
+                while True:
+                    with self._changed:
+                        while not self._closing and not self._doomed and len(self._spares) >= self.SPARE_COPIES:
+                            self._changed.wait()
+                        if self._closing:
+                            return
+                        doomed = self._doomed.pop(0) if len(self._spares) >= self.SPARE_COPIES else None
+                    if doomed is None:
+                        url = self._create_pg_database(f"db{next(self.counter)}", template, execute)
+                        with self._changed:
+                            self._spares.append(url)
+                            self._changed.notify_all()
+                    else:
+                        execute(f'DROP DATABASE IF EXISTS "{doomed}" WITH (FORCE)')
+        except BaseException:
+            log.exception("test databases: the background thread stopped; copies are made in the test from now on")
+        finally:
+            engine.dispose()
+            with self._changed:
+                self._keeper = None
+                self._changed.notify_all()
+
     def copy(self) -> str:
-        label = f"db{next(self.counter)}"
         if DB_KIND == "sqlite":
-            target = self.tmp_root / f"{label}.sqlite"
+            target = self.tmp_root / f"db{next(self.counter)}.sqlite"
             shutil.copyfile(make_url(self.template_url).database, target)
             return f"sqlite:///{target}"
-        return self._create_pg_database(label, template=make_url(self.template_url).database)
+        with self._changed:
+            while not self._spares and self._keeper is not None:
+                self._changed.wait()
+            if self._spares:
+                url = self._spares.pop(0)
+                self._changed.notify_all()
+                return url
+        return self._create_pg_database(f"db{next(self.counter)}", template=make_url(self.template_url).database)
+
+    def release(self, url: str) -> None:
+        """Done with a copy: dropped in the background (``drop`` when the test needs it gone at once)."""
+        if DB_KIND != "postgresql":
+            return
+        with self._changed:
+            name = make_url(url).database
+            if self._keeper is None or name not in self.created:
+                return self.drop(url) if name in self.created else None
+            self.created.remove(name)
+            self._doomed.append(name)
+            self._changed.notify_all()
 
     def drop(self, url: str) -> None:
         if DB_KIND == "postgresql":
             name = make_url(url).database
             self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            if name in self.created:
-                self.created.remove(name)
+            with self._changed:
+                if name in self.created:
+                    self.created.remove(name)
 
     def drop_all(self) -> None:
-        for name in list(self.created):
-            self.drop(self._pg_url(name))
+        keeper = self._keeper
+        if keeper is not None:
+            with self._changed:
+                self._closing = True
+                self._changed.notify_all()
+            keeper.join()
+        names = self._doomed + self.created
+        for name in names:
+            self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.created.clear()
 
 
 def wait_for(predicate, timeout: float = 1.0) -> float:
@@ -144,6 +240,24 @@ def database_factory(tmp_path_factory) -> Iterator[DatabaseFactory]:
     factory.drop_all()
 
 
+class MemoryBytecodeCache(jinja2.BytecodeCache):
+    """Jinja2 code compiled once per test process instead of once per site (each site has its own environment).
+    Jinja2 checks each entry against the template's source, so a changed template is compiled again."""
+
+    def __init__(self):
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+JINJA2_CODE = MemoryBytecodeCache()
+
+
 def base_settings(db_url: str, workdir: Path) -> dict:
     return {
         "sqlalchemy.url": db_url,
@@ -159,6 +273,7 @@ def base_settings(db_url: str, workdir: Path) -> dict:
         # Related lists for every example at start-up cost each test site half a second of CPU; tests that need
         # the warm-up turn it on (tests/search/test_related_kept.py), the others get lists computed on view.
         "search.warmup": "false",
+        "jinja2.bytecode_caching": JINJA2_CODE,
         "here": str(ROOT),
     }
 
@@ -216,7 +331,7 @@ def site(database_factory, tmp_path) -> Iterator[Site]:
     site = Site(url, tmp_path / "site", database_factory.index_template)
     yield site
     site.close()
-    database_factory.drop(url)
+    database_factory.release(url)
 
 
 @pytest.fixture
@@ -233,7 +348,7 @@ def site_factory(database_factory, tmp_path):
     yield make
     for site in made:
         site.close()
-        database_factory.drop(site.db_url)
+        database_factory.release(site.db_url)
 
 
 @pytest.fixture

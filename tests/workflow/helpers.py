@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import mailbox
 import re
 from pathlib import Path
@@ -13,10 +14,17 @@ from portal.accounts import services as accounts
 PASSWORD = "een-lang-wachtwoord"
 
 
+@functools.cache
+def _password_hash(password: str) -> str:
+    """One real argon2id hash per password per test process: hashing is deliberately slow (a tenth of a second of
+    CPU), and users made for set-up need not each pay it. Logging in still verifies the hash for real."""
+    return accounts.hash_password(password)
+
+
 def add_user(site, email: str, role: str, password: str = PASSWORD, name: str | None = None) -> int:
     with site.session() as dbsession:
         user = accounts.create_user(dbsession, email, name or email.split("@")[0].capitalize(), role,
-                                    accounts.hash_password(password))
+                                    _password_hash(password))
         return user.id
 
 
