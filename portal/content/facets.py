@@ -1,6 +1,6 @@
 """Totals and facet counts of published examples from bitsets, built once per content generation.
 
-Each published example gets a bit; each filter value (a theme, school type, provincie, jeugdregio or gemeente) a
+Each published example is a bit (its id); each filter value (a theme, school type, provincie, jeugdregio or gemeente) a
 mask of the examples it selects. A filter combination is then a few ANDs and ORs of masks, and a facet count one
 AND and a bit count: microseconds whatever the number of examples, instead of SQL that scans the examples for
 every combination. The masks are read from the database in three statements when a generation is first used, so
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, cast, func, select
 from sqlalchemy.orm import Session
 
 from portal.content.catalog import FACETS, ExampleFilters, FacetValue
@@ -77,38 +77,38 @@ class FacetIndex:
         return result
 
 
-def _mask(positions: list[int], size: int) -> int:
-    bits = bytearray((size >> 3) + 1)
-    for position in positions:
-        bits[position >> 3] |= 1 << (position & 7)
+def _mask(ids: str | None) -> int:
+    """The bitset of a comma-separated list of example ids (each example's id is its bit)."""
+    if not ids:
+        return 0
+    numbers = [int(i) for i in ids.split(",")]
+    bits = bytearray((max(numbers) >> 3) + 1)
+    for n in numbers:
+        bits[n >> 3] |= 1 << (n & 7)
     return int.from_bytes(bits, "little")
 
 
 def read_facet_index(db: Session) -> FacetIndex:
+    """Six statements, each returning one row per value with the ids of its examples as one string: the database
+    groups (from indexes alone), Python only sets bits; reading every row and link instead took five times as
+    long at 10,000 examples."""
     published = PracticeExample.status == Status.PUBLISHED
-    rows = db.execute(select(PracticeExample.id, PracticeExample.province_id, PracticeExample.youth_region_id,
-                             PracticeExample.gemeente_id).where(published)).all()
-    size = len(rows)
-    bit: dict[int, int] = {}
-    positions: dict[tuple[str, int], list[int]] = {}
-    by_kind: tuple[dict[int, list[int]], ...] = ({}, {}, {})
-    for n, (example_id, *region_ids) in enumerate(rows):
-        bit[example_id] = n
-        for found, region_id in zip(by_kind, region_ids, strict=True):
-            if region_id is not None:
-                found.setdefault(region_id, []).append(n)
-    for kind, found in zip(("provincie", "jeugdregio", "gemeente"), by_kind, strict=True):
-        positions.update(((kind, region_id), at) for region_id, at in found.items())
-    links = (select(example_themes.c.example_id, example_themes.c.theme_id),
-             select(example_school_types.c.example_id, example_school_types.c.school_type_id))
-    for kind, query in zip(("thema", "schooltype"), links, strict=True):
-        found: dict[int, list[int]] = {}
-        for example_id, term_id in db.execute(query):
-            n = bit.get(example_id)  # None: not published
-            if n is not None:
-                found.setdefault(term_id, []).append(n)
-        positions.update(((kind, term_id), at) for term_id, at in found.items())
-    masks = {key: _mask(found, size) for key, found in positions.items()}
+    def ids_of(column) -> ColumnElement:
+        example_id = PracticeExample.id if column.table is PracticeExample.__table__ else column.table.c.example_id
+        return func.aggregate_strings(cast(example_id, String), ",")
+
+    everything = _mask(db.scalar(select(ids_of(PracticeExample.id)).where(published)))
+    masks: dict[tuple[str, int], int] = {}
+    counts: dict[tuple[str, int], int] = {}
+    groups = (("provincie", PracticeExample.province_id), ("jeugdregio", PracticeExample.youth_region_id),
+              ("gemeente", PracticeExample.gemeente_id),
+              ("thema", example_themes.c.theme_id), ("schooltype", example_school_types.c.school_type_id))
+    for kind, column in groups:
+        # Every example, published or not, read from the column's index alone; the AND keeps the published.
+        for value, found in db.execute(select(column, ids_of(column)).where(column.is_not(None)).group_by(column)):
+            mask = _mask(found) & everything
+            if mask:
+                masks[(kind, value)], counts[(kind, value)] = mask, mask.bit_count()
 
     def of(kind: str, ident: int) -> int:
         return masks.get((kind, ident), 0)
@@ -126,13 +126,12 @@ def read_facet_index(db: Session) -> FacetIndex:
     }
     listed = {**selects, "regio": {slug: of("jeugdregio", i) for i, slug, _name in regions}}
     return FacetIndex(
-        everything=(1 << size) - 1, selects=selects, listed=listed,
+        everything=everything, selects=selects, listed=listed,
         order={"thema": tuple((s, n) for _i, s, n in themes), "schooltype": tuple((s, n) for _i, s, n in school_types),
                "provincie": tuple((s, n) for _i, s, n in regions), "regio": tuple((s, n) for _i, s, n in regions)},
-        region_counts={key: len(found) for key, found in positions.items()
-                       if key[0] in ("provincie", "jeugdregio", "gemeente")},
-        theme_counts={i: len(positions.get(("thema", i), ())) for i, _s, _n in themes},
-        school_type_counts={i: len(positions.get(("schooltype", i), ())) for i, _s, _n in school_types})
+        region_counts={key: n for key, n in counts.items() if key[0] in ("provincie", "jeugdregio", "gemeente")},
+        theme_counts={i: counts.get(("thema", i), 0) for i, _s, _n in themes},
+        school_type_counts={i: counts.get(("schooltype", i), 0) for i, _s, _n in school_types})
 
 
 def facet_index(request) -> FacetIndex:

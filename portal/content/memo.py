@@ -35,13 +35,15 @@ def term(obj) -> Term:
 
 
 class GenerationMemo:
-    #: Values kept per generation at most; beyond it (e.g. every filter combination a crawler tries) values are
-    #: computed but not kept, so memory stays bounded whatever the requests.
+    #: Values per request parameters (a name with "?", e.g. "facets?thema=...") kept per generation at most; beyond
+    #: it (every filter combination a crawler tries) they are computed but not kept, so memory stays bounded
+    #: whatever the requests. Fixed names (the vocabulary, counts) are always kept: a crawler must not crowd them out.
     MAX_VALUES = 1000
 
     def __init__(self):
         self._generation: int | None = None
         self._values: dict[str, Any] = {}
+        self._per_request = 0
         self._lock = threading.Lock()
 
     def get(self, generation: int, name: str, compute: Callable[[], Any]) -> Any:
@@ -51,9 +53,13 @@ class GenerationMemo:
         value = compute()  # outside the lock: two requests may compute the same value once, never wait on each other
         with self._lock:
             if self._generation is None or generation > self._generation:
-                self._generation, self._values = generation, {}
-            if generation == self._generation and len(self._values) < self.MAX_VALUES:
-                self._values[name] = value
+                self._generation, self._values, self._per_request = generation, {}, 0
+            if generation == self._generation and name not in self._values:
+                if "?" not in name:
+                    self._values[name] = value
+                elif self._per_request < self.MAX_VALUES:
+                    self._values[name] = value
+                    self._per_request += 1
         return value
 
 
