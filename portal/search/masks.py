@@ -120,11 +120,15 @@ def posting_values(matcher):
 def phrase_docs(reader, fieldname: str, words, candidates: int) -> int:
     """Local bitset of the documents of ``candidates`` (which have every word) where the words stand on
     consecutive positions: Whoosh's Phrase (slop 1), but reading positions of the candidates only, straight
-    from the posting blocks, instead of stepping a tree of span matchers through every document."""
+    from the postings, instead of stepping a tree of span matchers through every document.
+
+    The rarest words go first: once two words must stand side by side, few documents are left, and the
+    postings of the common words are then only read in the blocks that hold those documents."""
     decode = reader.schema[fieldname].format.decode_positions
     starts: dict[int, set[int]] | None = None
     wanted = set(iter_bits(candidates))
-    for k, word in enumerate(words):
+    order = sorted(enumerate(words), key=lambda kw: (reader.doc_frequency(fieldname, kw[1]), kw[0]))
+    for k, word in order:
         if not wanted:
             return 0
         try:
@@ -132,16 +136,34 @@ def phrase_docs(reader, fieldname: str, words, candidates: int) -> int:
         except Exception:  # not in this segment
             return 0
         found: dict[int, set[int]] = {}
+        for doc, value in _values_of(matcher, wanted, reader.doc_frequency(fieldname, word)):
+            shifted = {p - k for p in decode(value)}
+            if starts is not None:
+                shifted &= starts[doc]
+            if shifted:
+                found[doc] = shifted
+        starts, wanted = found, set(found)
+    return bitmask(sorted(wanted))
+
+
+def _values_of(matcher, wanted: set[int], frequency: int):
+    """(doc, value string) of the postings of ``wanted`` documents: block by block when they are many,
+    else skipping to each (blocks without a wanted document are not decoded)."""
+    if len(wanted) * 8 >= frequency:
         for ids, values in posting_values(matcher):
             for doc, value in zip(ids, values, strict=True):
                 if doc in wanted:
-                    shifted = {p - k for p in decode(value)}
-                    if starts is not None:
-                        shifted &= starts[doc]
-                    if shifted:
-                        found[doc] = shifted
-        starts, wanted = found, set(found)
-    return bitmask(sorted(wanted))
+                    yield doc, value
+        return
+    for doc in sorted(wanted):
+        if not matcher.is_active():
+            return
+        if matcher.id() < doc:
+            matcher.skip_to(doc)
+            if not matcher.is_active():
+                return
+        if matcher.id() == doc:
+            yield doc, matcher.value()
 
 
 def decoded_postings(reader, fieldname: str, text) -> tuple[array, array]:
