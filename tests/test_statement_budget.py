@@ -31,7 +31,7 @@ BUDGETS = {
     "/api/voorbeelden": 4,
     "/api/voorbeelden/koesterklas-nunspeet": 6,
     "/feeds/voorbeelden.xml": 4,
-    "/sitemap.xml": 8,
+    "/sitemap.xml": 4,
 }
 
 

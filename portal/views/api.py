@@ -7,6 +7,7 @@ from pyramid.view import view_config
 
 from portal.content import cards, catalog
 from portal.content.cards import Card
+from portal.content.detail import ExampleDetail
 from portal.content.models import PracticeExample, iso_utc
 from portal.rendering import render_markdown
 from portal.security import Permissions
@@ -30,7 +31,7 @@ def example_summary(request, example: PracticeExample | Card) -> dict:
     }
 
 
-def example_full(request, example: PracticeExample) -> dict:
+def example_full(request, example: PracticeExample | ExampleDetail) -> dict:
     body = example.body_markdown()
     return {
         **example_summary(request, example),
@@ -76,7 +77,7 @@ def api_examples(request):
 
 @view_config(route_name="api_voorbeeld", renderer="json", permission=Permissions.VIEW, request_method="GET")
 def api_example(request):
-    example = catalog.get_published_example(request.dbsession, request.matchdict["slug"])
+    example = catalog.get_example_detail(request.dbsession, cards.vocabulary(request), request.matchdict["slug"])
     if example is None:
         raise HTTPNotFound("Dit praktijkvoorbeeld bestaat niet of is niet gepubliceerd.")
     return example_full(request, example)

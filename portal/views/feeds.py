@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pyramid.view import view_config
 
-from portal.content import catalog
+from portal.content import cards, catalog
 from portal.content.models import RegionKind, iso_utc
 from portal.inputs import xml_text
 from portal.security import Permissions
@@ -42,9 +42,9 @@ def sitemap(request):
     overviews = ("home", "voorbeelden", "themas", "regios", "kennis", "bronnen", "over")
     urls = [request.route_url(name) for name in overviews]
     urls += [request.route_url("voorbeeld", slug=slug) for slug in catalog.published_example_slugs(db)]
-    urls += [request.route_url("kennisartikel", slug=a.slug) for a in catalog.published_articles(db)]
+    urls += [request.route_url("kennisartikel", slug=a.slug) for a in cards.article_cards(request)]
     urls += [request.route_url("bron", slug=s.slug) for s in catalog.published_sources(db)]
-    urls += [request.route_url("thema", slug=t.slug) for t, _e, _a in catalog.themes_with_counts(db)]
+    urls += [request.route_url("thema", slug=t.slug) for t in cards.vocabulary(request).themes.values()]
     for province in regions_with_content(region_counts(request).tree):  # regions without content stay out
         urls.append(request.route_url("regio", slug=province["region"].slug))
         for youth in province["jeugdregios"]:
