@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import flag_modified
 
 from portal.content.files import (
@@ -294,51 +294,79 @@ def _keep_updated_at(item) -> None:
         flag_modified(item, "updated_at")
 
 
+#: Collections that apply() replaces: loaded with the items in a few queries, not one query per item and collection
+#: (a changed vocabulary re-applies every item).
+_REPLACED = {
+    PracticeExample: [selectinload(getattr(PracticeExample, name)) for name in ("themes", "school_types", "tips",
+                                                                                 "contacts")],
+    Article: [selectinload(Article.themes), selectinload(Article.related_examples)],
+}
+
+
 def _sync_items(dbsession, model, files: list[ContentFile], apply, lookups: _Lookups, report: LoadReport,
                 slugs: set[str] | None) -> None:
-    """Apply the files; loaded items of ``model`` without a file are withdrawn (``slugs``: look only at these)."""
-    query = select(model).where(model.origin_path != "")
+    """Apply the files; loaded items of ``model`` without a file are withdrawn (``slugs``: look only at these).
+
+    Works in batches of FLUSH_EVERY files: each batch's items are read in one query with the collections apply()
+    replaces, and once written (flushed) they leave the session's memory (it holds clean objects weakly)."""
+    query = select(model.slug, model.origin_hash, model.status).where(model.origin_path != "")
     if slugs is not None:
         query = query.where(model.slug.in_(slugs))
-    existing = {i.slug: i for i in dbsession.scalars(query)}
-    for number, item_file in enumerate(files, start=1):
-        if number % FLUSH_EVERY == 0:  # written items leave the session's memory (it holds them weakly once clean)
-            dbsession.flush()
-        item = existing.pop(item_file.slug, None)
-        # An item the editors took offline (Status.OFFLINE) stays offline: reloading its file does not publish it.
-        if item is not None and item.origin_hash == item_file.digest and item.status in (Status.PUBLISHED,
-                                                                                          Status.OFFLINE):
-            report.unchanged += 1
-            continue
-        content_hash = content_digest(item_file)
-        if item is None:
-            item = model(slug=item_file.slug)
-            dbsession.add(item)
-            report.created.append(item_file.relpath)
-            changed = True
-        else:
-            report.updated.append(item_file.relpath)
-            # Rows from before content_hash existed: only the full file hash can tell.
-            changed = (item.content_hash != content_hash if item.content_hash
-                       else item.origin_hash != item_file.digest)
-        apply(item, item_file, lookups)
-        item.origin_path, item.origin_hash = item_file.relpath, item_file.digest
-        item.content_hash = content_hash
-        now = utcnow()
-        if changed:
-            item.updated_at = now
-        else:
-            _keep_updated_at(item)
-        if item.status not in (Status.PUBLISHED, Status.OFFLINE):
-            item.status = Status.PUBLISHED
-        # First publication only: a reload or a file that comes back after a withdrawal keeps its date.
-        if item.published_at is None:
-            item.published_at = now
-    for item in existing.values():  # files that were removed: unpublish, keep for history
-        if item.status != Status.WITHDRAWN:
-            item.status = Status.WITHDRAWN
-            _keep_updated_at(item)
-            report.withdrawn.append(item.origin_path)
+    loaded = {slug: (digest, status) for slug, digest, status in dbsession.execute(query)}
+    for start in range(0, len(files), FLUSH_EVERY):
+        batch = []
+        for item_file in files[start:start + FLUSH_EVERY]:
+            # An item the editors took offline (Status.OFFLINE) stays offline: reloading its file does not publish it.
+            if loaded.pop(item_file.slug, None) in ((item_file.digest, Status.PUBLISHED),
+                                                    (item_file.digest, Status.OFFLINE)):
+                report.unchanged += 1
+            else:
+                batch.append(item_file)
+        existing = _items(dbsession, model, [f.slug for f in batch], *_REPLACED.get(model, ()))
+        for item_file in batch:
+            _apply_file(dbsession, model, existing.get(item_file.slug), item_file, apply, lookups, report)
+        dbsession.flush()
+    gone = [slug for slug, (_digest, status) in loaded.items() if status != Status.WITHDRAWN]
+    for item in _items(dbsession, model, gone).values():  # files that were removed: unpublish, keep for history
+        item.status = Status.WITHDRAWN
+        _keep_updated_at(item)
+        report.withdrawn.append(item.origin_path)
+
+
+def _items(dbsession, model, slugs: list[str], *options) -> dict:
+    """Loaded (file) items by slug."""
+    if not slugs:
+        return {}
+    query = select(model).where(model.origin_path != "", model.slug.in_(slugs)).options(*options)
+    return {i.slug: i for i in dbsession.scalars(query)}
+
+
+def _apply_file(dbsession, model, item, item_file: ContentFile, apply, lookups: _Lookups, report: LoadReport) -> None:
+    """Create or update one item from its file."""
+    content_hash = content_digest(item_file)
+    if item is None:
+        item = model(slug=item_file.slug)
+        dbsession.add(item)
+        report.created.append(item_file.relpath)
+        changed = True
+    else:
+        report.updated.append(item_file.relpath)
+        # Rows from before content_hash existed: only the full file hash can tell.
+        changed = (item.content_hash != content_hash if item.content_hash
+                   else item.origin_hash != item_file.digest)
+    apply(item, item_file, lookups)
+    item.origin_path, item.origin_hash = item_file.relpath, item_file.digest
+    item.content_hash = content_hash
+    now = utcnow()
+    if changed:
+        item.updated_at = now
+    else:
+        _keep_updated_at(item)
+    if item.status not in (Status.PUBLISHED, Status.OFFLINE):
+        item.status = Status.PUBLISHED
+    # First publication only: a reload or a file that comes back after a withdrawal keeps its date.
+    if item.published_at is None:
+        item.published_at = now
 
 
 def _apply_source(source: Source, item: ContentFile, _lookups: _Lookups) -> None:
