@@ -66,7 +66,7 @@ class LoadReport:
 #: need examples).
 MODELS = {"bronnen": Source, "voorbeelden": PracticeExample, "kennis": Article}
 #: Items applied between flushes on a large load.
-FLUSH_EVERY = 500
+FLUSH_EVERY = 100
 
 
 def load_content(dbsession: Session, content_dir: Path) -> LoadReport:
