@@ -22,7 +22,6 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import jinja2
 import pytest
 import transaction
 import webtest
@@ -35,13 +34,18 @@ from portal.content.loader import load_content
 from portal.models import get_engine, get_session_factory, get_tm_session
 from portal.scripts.init import migrate
 
-# Every test site builds its own deform renderer, and without a cache directory Chameleon compiles the same form
-# templates again for each one (seconds of CPU per form test). One directory per run, made before xdist starts its
-# workers (they inherit it): every site and process of the run loads the same compiled modules. Chameleon reads the
-# variable once, on import; nothing imports it before a site is built (portal.workflow.forms imports deform).
-OWN_CHAMELEON_CACHE = "CHAMELEON_CACHE" not in os.environ
-if OWN_CHAMELEON_CACHE:
-    os.environ["CHAMELEON_CACHE"] = tempfile.mkdtemp(prefix="portal-tests-chameleon-")
+# Every test site builds its own renderers, and each compiled the same templates again: Chameleon (deform's forms;
+# seconds of CPU per form test) unless it has a cache directory, Jinja2 unless it has a bytecode cache. One directory
+# per run, made before xdist starts its workers (they inherit it through the environment), so every site and process
+# of the run shares the compiled code; both check it against the template source. Chameleon reads CHAMELEON_CACHE
+# once, on import, and nothing imports it before a site is built (portal.workflow.forms imports deform).
+OWN_COMPILE_CACHE = "PORTAL_TEST_COMPILE_CACHE" not in os.environ
+if OWN_COMPILE_CACHE:
+    os.environ["PORTAL_TEST_COMPILE_CACHE"] = tempfile.mkdtemp(prefix="portal-tests-compiled-")
+COMPILE_CACHE = Path(os.environ["PORTAL_TEST_COMPILE_CACHE"])
+for _engine in ("chameleon", "jinja2"):
+    (COMPILE_CACHE / _engine).mkdir(exist_ok=True)
+os.environ.setdefault("CHAMELEON_CACHE", str(COMPILE_CACHE / "chameleon"))
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTENT_DIR = ROOT / "content"
@@ -67,8 +71,8 @@ def pytest_configure(config):
 
 
 def pytest_unconfigure(config):
-    if OWN_CHAMELEON_CACHE:
-        shutil.rmtree(os.environ.pop("CHAMELEON_CACHE"), ignore_errors=True)
+    if OWN_COMPILE_CACHE:
+        shutil.rmtree(COMPILE_CACHE, ignore_errors=True)
 
 
 def pytest_report_header(config):
@@ -240,24 +244,6 @@ def database_factory(tmp_path_factory) -> Iterator[DatabaseFactory]:
     factory.drop_all()
 
 
-class MemoryBytecodeCache(jinja2.BytecodeCache):
-    """Jinja2 code compiled once per test process instead of once per site (each site has its own environment).
-    Jinja2 checks each entry against the template's source, so a changed template is compiled again."""
-
-    def __init__(self):
-        self._code: dict[str, bytes] = {}
-
-    def load_bytecode(self, bucket) -> None:
-        if bucket.key in self._code:
-            bucket.bytecode_from_string(self._code[bucket.key])
-
-    def dump_bytecode(self, bucket) -> None:
-        self._code[bucket.key] = bucket.bytecode_to_string()
-
-
-JINJA2_CODE = MemoryBytecodeCache()
-
-
 def base_settings(db_url: str, workdir: Path) -> dict:
     return {
         "sqlalchemy.url": db_url,
@@ -273,7 +259,8 @@ def base_settings(db_url: str, workdir: Path) -> dict:
         # Related lists for every example at start-up cost each test site half a second of CPU; tests that need
         # the warm-up turn it on (tests/search/test_related_kept.py), the others get lists computed on view.
         "search.warmup": "false",
-        "jinja2.bytecode_caching": JINJA2_CODE,
+        "jinja2.bytecode_caching": "true",
+        "jinja2.bytecode_caching_directory": str(COMPILE_CACHE / "jinja2"),
         "here": str(ROOT),
     }
 
