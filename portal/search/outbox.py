@@ -50,8 +50,9 @@ def _changes_of(session: Session) -> dict[tuple[str, str], bool]:
     """(doc_type, slug) -> whether the item may be visible after this flush."""
     changes: dict[tuple[str, str], bool] = {}
     deleted = set(session.deleted)
-    for obj in [*session.new, *session.dirty, *deleted]:
-        if obj in session.dirty and obj not in deleted and not session.is_modified(obj):
+    dirty = set(session.dirty)  # session.dirty is rebuilt on every access: once per flush, not once per object
+    for obj in [*session.new, *dirty, *deleted]:
+        if obj in dirty and obj not in deleted and not session.is_modified(obj):
             continue
         if isinstance(obj, (Tip, Contact)):
             example = obj.example
@@ -62,7 +63,7 @@ def _changes_of(session: Session) -> dict[tuple[str, str], bool]:
         if doc_type is None or not obj.slug:
             continue
         changes[(doc_type, obj.slug)] = obj.is_published and obj not in deleted
-        old = _old_slug(obj) if obj in session.dirty else None
+        old = _old_slug(obj) if obj in dirty else None
         if old and old != obj.slug:
             changes[(doc_type, old)] = False
     return changes
