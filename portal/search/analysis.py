@@ -93,12 +93,23 @@ MEMO_SIZE = 300_000
 _DOUBLE_END = re.compile(r"([bdfgklmnprst])\1$")
 
 
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+def _fold_run(match: re.Match) -> str:
+    return match.group().translate(accent_map)
+
+
 def fold(text: str) -> str:
-    """Lowercase and strip accents (Fryslân -> fryslan, coördinator -> coordinator)."""
+    """Lowercase and strip accents (Fryslân -> fryslan, coördinator -> coordinator).
+
+    Only the runs of non-ASCII characters are translated: str.translate looks every character up in the map, which
+    made folding a 4 kB body 0.3 ms (snippets fold each hit's text). The map leaves lowercase ASCII as it is.
+    """
     text = text.lower()
     if text.isascii():
         return text
-    return text.translate(accent_map)
+    return _NON_ASCII_RUN.sub(_fold_run, text)
 
 
 def _strip_diminutive(word: str) -> str:
