@@ -5,7 +5,7 @@ from pyramid.config import Configurator
 # Registers the search outbox listener on every SQLAlchemy session (web, scripts such as portal-load, tests), so
 # each content change writes its SearchOutbox row in the same transaction.
 import portal.search.outbox  # noqa: F401
-from portal import pagecache
+from portal import activity, pagecache
 from portal.environment import with_environment
 
 
@@ -26,5 +26,6 @@ def main(global_config, **settings):
         config.include("portal.errorpage")
         config.include("portal.workflow.forms")
         config.scan("portal.views")
-    # The page cache answers anonymous hits before Pyramid's router (portal.pagecache).
-    return pagecache.wrap(config.make_wsgi_app())
+    # The page cache answers anonymous hits before Pyramid's router (portal.pagecache); around it, the count of
+    # requests in flight that background work waits for (portal.activity).
+    return activity.wrap(pagecache.wrap(config.make_wsgi_app()))

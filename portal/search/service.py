@@ -25,6 +25,12 @@ log = logging.getLogger(__name__)
 
 #: Related-list work item: every example of the current generation.
 ALL_EXAMPLES = "*"
+#: How often the background preparation looks again whether the process has become idle.
+IDLE_POLL_SECONDS = 0.02
+
+
+class Bulk(str):
+    """One example's related list as part of a whole-index pass (start-up, rebuild, swap): done in idle time only."""
 
 __all__ = ["FACETS", "PAGE_SIZE", "SORTS", "Filters", "Outcome", "SearchService", "snippets"]
 
@@ -34,8 +40,13 @@ class SearchService:
         self.keeper = IndexKeeper(index_dir, session_factory)
         self.queries = QueryEngine(self.keeper, session_factory, thesaurus)
         #: keys the writer applied, (slug, whether the examples its new list names are recomputed too), or None.
-        self._related_work: queue.Queue[str | frozenset[str] | tuple[str, bool] | None] = queue.Queue()
+        self._related_work: queue.Queue[str | Bulk | frozenset[str] | tuple[str, bool] | None] = queue.Queue()
         self._related_worker: threading.Thread | None = None
+        self._related_stopping = threading.Event()
+        #: Whether the process serves no request now (set by the application; see portal.activity). A whole-index
+        #: pass (minutes of CPU at 10,000 examples) waits for it, so it never competes with visitors for the GIL;
+        #: pages compute a missing list on view meanwhile.
+        self.idle: Callable[[], bool] = lambda: True
 
     # -- related lists (portal.search.related) --------------------------------------------------------
 
@@ -62,31 +73,48 @@ class SearchService:
     def _run_related(self) -> None:
         while True:
             work = self._related_work.get()
-            if work is None:
-                return
             try:
+                if work is None:
+                    return
+                if (work is ALL_EXAMPLES or isinstance(work, Bulk)) and not self._wait_until_idle():
+                    return
                 for follow_up in self._related_step(work):
                     self._related_work.put(follow_up)
             except Exception:  # an index swapped or closed under us: such lists are computed on view instead
                 log.debug("related lists for %r not computed", work, exc_info=True)
+            finally:
+                self._related_work.task_done()
+
+    def _wait_until_idle(self) -> bool:
+        """Wait until no request is being served; False when the service is closing meanwhile."""
+        while not self.idle():
+            if self._related_stopping.wait(IDLE_POLL_SECONDS):
+                return False
+        return not self._related_stopping.is_set()
+
+    @property
+    def preparing(self) -> bool:
+        """Whether related lists or warm-up work are still queued or running (health check, benchmarks)."""
+        return self._related_work.unfinished_tasks > 0
 
     def _related_step(self, work) -> list[tuple[str, bool]]:
         """Do one piece of related-list work; returns the pieces it leads to."""
         if work is ALL_EXAMPLES:  # start-up, rebuild or swap: a new index whose caches are all empty
             self.queries.warm_up()
             self.warm_terms()
-            return [(slug, False) for slug in self.queries.example_slugs()]
+            return [Bulk(slug) for slug in self.queries.example_slugs()]
         if isinstance(work, frozenset):  # keys the writer applied: a new searcher, whose caches start empty
             self.queries.warm_up()
             changed = {key.split(":", 1)[1] for key in work if key.startswith("voorbeeld:")}
             # A changed example may now resemble others that did not list it yet: recompute those it lists too.
             return [(slug, slug in changed) for slug in self.queries.related_to_refresh(set(work))]
-        slug, propagate = work
+        slug, propagate = (work, False) if isinstance(work, Bulk) else work
         listed = self.queries.keep_related(slug)
         return [(other, False) for other in listed] if propagate else []
 
     def stop_related_worker(self) -> None:
         if self._related_worker is not None:
+            self._related_stopping.set()
             self._related_work.put(None)
             self._related_worker.join(timeout=10)
             self._related_worker = None

@@ -85,3 +85,38 @@ def test_without_the_worker_a_list_is_computed_on_first_view(site_factory):
     related = service_of(site).related(SLUG, limit=5)
     assert related and kept(site, SLUG) is not None
     assert [r["slug"] for r in related] == [r["slug"] for r in service_of(site).related(SLUG, limit=5)]
+
+
+def test_the_whole_index_pass_waits_while_requests_are_served(site_factory):
+    """Start-up work in the background runs in idle time only (portal.activity): a request in flight holds it
+    back, and it finishes once the process is idle; the service reports it as preparing until then."""
+    import threading
+
+    from portal.activity import Activity
+
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_app(environ, start_response):  # a request that stays in flight until the test releases it
+        entered.set()
+        release.wait(10)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    site = site_factory(**{"search.warmup": "true", "search.related_worker": "false"})
+    service = service_of(site)
+    activity = Activity(slow_app, site.registry)
+    service.idle = activity.idle
+    caller = threading.Thread(target=lambda: activity({"REQUEST_METHOD": "GET"}, lambda *a: None))
+    caller.start()
+    try:
+        assert entered.wait(5)
+        service.start_related_worker(warm_up=True)
+        assert wait_for(lambda: service.preparing, timeout=1.0) < 1.0
+        threading.Event().wait(0.5)
+        assert not any(kept(site, slug) is not None for slug in service.queries.example_slugs())
+        assert service.preparing
+    finally:
+        release.set()
+        caller.join(5)
+    assert wait_for(lambda: all_kept(site), timeout=10.0) < 10.0
+    assert wait_for(lambda: not service.preparing, timeout=5.0) < 5.0
