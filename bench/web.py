@@ -17,7 +17,8 @@ Figures only, nothing here passes or fails. Everything runs in one temporary dir
 **Servers.** Real, separate server processes on free ports of 127.0.0.1; the two hello-worlds run throughout, a
 round's portals (one per database) only during their round, and each portal is measured only once its start-up
 work in the background (related lists, frequent words; minutes of CPU at 10,000 examples) is done: the time it
-stays busy after its first 200 is printed ("busy in the background", until it uses under 5% of a core):
+stays busy after its first 200 is printed ("busy in the background", until it uses under 5% of a core; at most 15
+minutes: at 10,000 examples the related-list pass alone took more than 8 minutes of CPU in December 2026):
 
 * *waitress hello-world*: a WSGI function returning 12 bytes, served by ``waitress.serve(threads=8)``;
 * *Pyramid hello-world*: a Configurator with one route and one view returning the same 12 bytes, same server and
