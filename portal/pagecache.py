@@ -49,7 +49,6 @@ CACHEABLE_ROUTES = frozenset({
     "feed_voorbeelden", "sitemap", "robots",
     "api_voorbeelden", "api_voorbeeld", "zoeken", "api_zoeken", "api_suggesties",
 })
-SESSION_COOKIES = frozenset({"portal_session", "portal_sid"})
 #: Response headers not kept with an entry: the server adds its own, the cache writes its validators itself.
 DROPPED_HEADERS = frozenset({"date", "server", "content-length", "etag", "last-modified", "cache-control", "vary",
                              "set-cookie", "x-portal-cache"})
@@ -169,11 +168,12 @@ def _bypasses(environ: dict) -> bool:
     if environ.get("CONTENT_LENGTH", "") not in ("", "0") or "HTTP_TRANSFER_ENCODING" in environ:
         return True  # a body: the input and size checks decide
     cookies = environ.get("HTTP_COOKIE", "")
-    return bool(cookies) and "portal_s" in cookies and bool(SESSION_COOKIES & _cookie_names(cookies))
+    return bool(cookies) and "portal_s" in cookies and bool(tweens.SESSION_COOKIES & _cookie_names(cookies))
 
 
 def _storable(environ: dict, status: str, headers: list[tuple[str, str]], body: bytes) -> bool:
-    if environ.get("REQUEST_METHOD") != "GET" or environ.get(ROUTE_KEY) is None or not status.startswith("200"):
+    """Whether a cacheable route's response may be kept (the caller has checked the route)."""
+    if environ.get("REQUEST_METHOD") != "GET" or not status.startswith("200"):
         return False
     for name, value in headers:
         lowered = name.lower()
@@ -248,7 +248,7 @@ class PageCache:
             close = getattr(app_iter, "close", None)
             if close is not None:
                 close()
-        if environ["REQUEST_METHOD"] == "HEAD" or not _storable(environ, status, headers, body):
+        if not _storable(environ, status, headers, body):
             start_response(status, headers)
             return [body]
         entry = self._entry(status, headers, body, last_modified)

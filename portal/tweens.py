@@ -23,6 +23,10 @@ access_log = logging.getLogger("portal.access")
 PATH_SAFE = "/:@!$&'()*+,;=-._~"
 QUERY_SAFE = PATH_SAFE + "?%[]"
 
+#: Cookies that mark a visitor the portal knows (a login, or a session kept for a form): pages for them are never
+#: stored by caches (here for proxies and browsers, in portal.pagecache for the page cache).
+SESSION_COOKIES = frozenset({"portal_session", "portal_sid"})
+
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'")
 
@@ -95,7 +99,7 @@ def security_headers_tween_factory(handler, registry):
         if secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         # Pages for logged-in people may show drafts, remarks or private contacts: never store them in caches.
-        if {"portal_session", "portal_sid"} & request.cookies.keys() or request.environ.get("portal.identity"):
+        if SESSION_COOKIES & request.cookies.keys() or request.environ.get("portal.identity"):
             headers["Cache-Control"] = "private, no-store"
         return response
 

@@ -55,6 +55,7 @@ class SearchService:
         (``warm_up``) for every example after start-up, a rebuild or a swap. Page views then only read them."""
         if self._related_worker is not None:
             return
+        self._related_stopping.clear()  # a worker started again after stop_related_worker
         self.keeper.applied_listeners.append(self._queue_changed)
         if warm_up:
             self.keeper.installed_listeners.append(self._queue_all)
@@ -94,7 +95,7 @@ class SearchService:
 
     @property
     def preparing(self) -> bool:
-        """Whether related lists or warm-up work are still queued or running (health check, benchmarks)."""
+        """Whether related lists or warm-up work are still queued or running."""
         return self._related_work.unfinished_tasks > 0
 
     def _related_step(self, work) -> list[tuple[str, bool]]:
