@@ -148,17 +148,6 @@ def vocabulary_slugs(dbsession: Session) -> dict[str, frozenset[str]]:
     }
 
 
-def filter_labels(dbsession: Session, filters: ExampleFilters) -> dict[tuple[str, str], str]:
-    """Display names of the chosen filter values, {(facet, slug): name}."""
-    labels: dict[tuple[str, str], str] = {}
-    for facet, model in (("thema", Theme), ("schooltype", SchoolType), ("regio", Region), ("provincie", Region)):
-        if filters.get(facet):
-            query = select(model.slug, model.name).where(model.slug.in_(filters.get(facet)))
-            for slug, name in dbsession.execute(query):
-                labels[(facet, slug)] = name
-    return labels
-
-
 def _apply_filters(query: Select, filters: ExampleFilters) -> Select:
     if filters.thema:
         query = query.where(PracticeExample.id.in_(
@@ -217,20 +206,6 @@ def facet_counts(dbsession: Session, filters: ExampleFilters) -> dict[str, list[
     return facets
 
 
-def example_page(dbsession: Session, filters: ExampleFilters, page: int = 1, per_page: int = 20,
-                 sort: str = DEFAULT_SORT, with_facets: bool = True) -> ExamplePage:
-    query = _apply_filters(published_examples(), filters)
-    total = dbsession.scalar(query.with_only_columns(func.count(PracticeExample.id)).order_by(None)) or 0
-    items = list(dbsession.scalars(
-        _ordered(query, sort).options(
-            selectinload(PracticeExample.themes), selectinload(PracticeExample.school_types),
-            selectinload(PracticeExample.province), selectinload(PracticeExample.youth_region),
-            selectinload(PracticeExample.source))
-        .limit(per_page).offset((page - 1) * per_page)))
-    facets = facet_counts(dbsession, filters) if with_facets else {}
-    return ExamplePage(items, total, page, per_page, facets)
-
-
 def count_examples(dbsession: Session, filters: ExampleFilters) -> int:
     query = _apply_filters(select(func.count(PracticeExample.id)).where(PracticeExample.status == Status.PUBLISHED),
                            filters)
@@ -276,20 +251,9 @@ def recent_examples(dbsession: Session, limit: int = 6) -> list[PracticeExample]
     return list(dbsession.scalars(_ordered(published_examples(), "nieuwste").options(*card_loading()).limit(limit)))
 
 
-def featured_examples(dbsession: Session, limit: int = 6) -> list[PracticeExample]:
-    return list(dbsession.scalars(
-        published_examples().where(PracticeExample.featured.is_(True)).options(*card_loading())
-        .order_by(PracticeExample.title).limit(limit)))
-
-
 def published_example_slugs(dbsession: Session) -> list[str]:
     return list(dbsession.scalars(published_examples().with_only_columns(PracticeExample.slug)
                                   .order_by(PracticeExample.slug)))
-
-
-def count_published_examples(dbsession: Session) -> int:
-    return dbsession.scalar(select(func.count(PracticeExample.id)).where(PracticeExample.status == Status.PUBLISHED)
-                            ) or 0
 
 
 def published_articles(dbsession: Session, theme: Theme | None = None) -> list[Article]:
@@ -333,11 +297,6 @@ def themes_with_counts(dbsession: Session) -> list[tuple[Theme, int, int]]:
     return [(t, examples.get(t.id, 0), articles.get(t.id, 0)) for t in themes]
 
 
-def school_types_with_counts(dbsession: Session) -> list[tuple[SchoolType, int]]:
-    counts = _published_counts(dbsession, example_school_types.c.school_type_id, PracticeExample)
-    return [(t, counts.get(t.id, 0)) for t in dbsession.scalars(select(SchoolType).order_by(SchoolType.position))]
-
-
 def region_tree(dbsession: Session) -> list[dict]:
     """Provinces with their youth-care regions and municipalities, each with a count of published examples."""
     regions = list(dbsession.scalars(select(Region).order_by(Region.name)))
@@ -360,14 +319,6 @@ def region_tree(dbsession: Session) -> list[dict]:
         ]
         tree.append({"region": province, "count": count(province), "jeugdregios": youth})
     return tree
-
-
-def get_region(dbsession: Session, slug: str) -> Region | None:
-    """The region with the regions it lies in loaded along (its page names and links them)."""
-    if not _possible_slug(slug):
-        return None
-    return dbsession.scalar(select(Region).where(Region.slug == slug).options(
-        joinedload(Region.province), joinedload(Region.youth_region)))
 
 
 def examples_in_region(dbsession: Session, region: Region) -> list[PracticeExample]:
@@ -394,12 +345,6 @@ def subregions(dbsession: Session, region: Region) -> Sequence[Region]:
     if region.kind == RegionKind.YOUTH_REGION:
         return list(dbsession.scalars(select(Region).where(Region.youth_region_id == region.id).order_by(Region.name)))
     return []
-
-
-def get_theme(dbsession: Session, slug: str) -> Theme | None:
-    if not _possible_slug(slug):
-        return None
-    return dbsession.scalar(select(Theme).where(Theme.slug == slug))
 
 
 def examples_from_source(dbsession: Session, source: Source) -> list[PracticeExample]:
