@@ -18,7 +18,8 @@ from sqlalchemy.orm import sessionmaker
 from portal.search.cursor import Position
 from portal.search.index import Generation, IndexStore
 from portal.search.keeper import IndexKeeper
-from portal.search.searching import FACETS, PAGE_SIZE, SORTS, Filters, Outcome, QueryEngine, snippets
+from portal.search.searching import FACETS, PAGE_SIZE, SORTS, Filters, Outcome, QueryEngine
+from portal.search.snippets import snippets
 from portal.search.thesaurus import Thesaurus
 
 log = logging.getLogger(__name__)
