@@ -54,7 +54,12 @@ status plus failed connections (counted, never hidden).
 
 Targets: ``/``, ``/voorbeelden``, ``/voorbeelden?thema=thuiszitters&provincie=overijssel``, an example page
 (``/voorbeelden/koesterklas-nunspeet``), a theme page (``/themas/thuiszitters``), a region page
-(``/regios/overijssel``), ``/zoeken?q=jeugdhulp``, ``/api/zoeken?q=samenwerking``, ``/api/voorbeelden``.
+(``/regios/overijssel``), ``/zoeken?q=jeugdhulp``, ``/api/zoeken?q=samenwerking``, ``/api/voorbeelden``, and
+*/zoeken distinct q*: ``/zoeken?q=<word>`` where every request asks a word no earlier request of the run asked
+(the distinct words of 5+ letters of the repository's content, in a fixed shuffled order; miss only). The plain
+``/zoeken`` miss repeats one query, so the search engine's own per-term caches are warm after its first request;
+this row is the search page with the search itself uncached (the words' index files stay in the OS page cache).
+When the words run out they are used again: the number of repeated words is printed after each round.
 
 **Cache hit and miss.** *hit*: every request of the cell asks the very same URL, anonymously (no cookies, no
 conditional headers), so any cache keyed by URL answers all but the first (the warm-up). *miss* (default
@@ -87,6 +92,8 @@ import http.client
 import itertools
 import json
 import os
+import random
+import re
 import secrets
 import shutil
 import socket
@@ -96,6 +103,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -116,6 +124,8 @@ TARGETS = [
     ("/zoeken", "/zoeken?q=jeugdhulp"),
     ("/api/zoeken", "/api/zoeken?q=samenwerking"),
     ("/api/voorbeelden", "/api/voorbeelden"),
+    # Every request a query no earlier request of the run asked (see DISTINCT_QUERY): the search itself uncached.
+    ("/zoeken distinct q", DISTINCT_QUERY := "/zoeken?q={word}"),
 ]
 HELLO = b"Hello World!"
 BARE_APP = f"""
@@ -143,8 +153,44 @@ serve(app, listen="127.0.0.1:" + sys.argv[1], threads=8, _quiet=True)
 _counter = itertools.count(1)
 
 
+def query_words() -> list[str]:
+    """The distinct words of the real content (5+ letters), in a fixed shuffled order: one per distinct query."""
+    words: set[str] = set()
+    for path in sorted((ROOT / "content").rglob("*.md")):
+        words.update(w.lower() for w in re.findall(r"[^\W\d_]{5,}", path.read_text(encoding="utf-8")))
+    ordered = sorted(words)
+    random.Random(7).shuffle(ordered)
+    return ordered
+
+
+class DistinctWords:
+    """Hands out each word once; after the last one it starts again and counts the repeats (printed)."""
+
+    def __init__(self):
+        self.words = query_words()
+        self.used = 0
+
+    def next(self) -> str:
+        word = self.words[self.used % len(self.words)]
+        self.used += 1
+        return word
+
+    @property
+    def repeats(self) -> int:
+        return max(0, self.used - len(self.words))
+
+
+_distinct = DistinctWords()
+
+
+def concrete(path: str) -> str:
+    """``path`` with its ``{word}`` (DISTINCT_QUERY) replaced by the next distinct word."""
+    return path.replace("{word}", urllib.parse.quote(_distinct.next())) if "{word}" in path else path
+
+
 def nocache(path: str, miss_by: str) -> tuple[str, str]:
     """(path, extra header lines) of one cache-missing request."""
+    path = concrete(path)
     n = next(_counter)
     if miss_by == "cookie":
         return path, f"Cookie: portal_sid=bench{n:012d}{secrets.token_hex(8)}\r\n"
@@ -429,13 +475,14 @@ def in_process_main(ini: str, requests: int, miss_by: str) -> int:
     for label, path in TARGETS:
         statuses = set()
         for _ in range(3):
-            statuses.add(call(path)[2])
+            statuses.add(call(concrete(path))[2])
         miss = []
         for _ in range(requests):
             miss_path, header = nocache(path, miss_by)
             name, _, value = header.strip().partition(": ")
             miss.append(call(miss_path, {name: value} if header else None))
-        hit = [call(path) for _ in range(requests)]
+        fixed = concrete(path)  # the distinct-query row's "hit": one of its queries asked again
+        hit = [call(fixed) for _ in range(requests)]
         statuses |= {c[2] for c in miss + hit}
         out[label] = {
             "miss_ms": statistics.median(c[0] for c in miss),
@@ -504,7 +551,7 @@ def run_round(title: str, baselines: list[Server], sites: list[Site], args) -> N
     cells = [Cell(s.name, s.name, "/", "-", s.port) for s in baselines]
     for site in sites:
         for label, path in TARGETS:
-            for mode in ("hit", "miss"):
+            for mode in ("hit", "miss") if path != DISTINCT_QUERY else ("miss",):
                 cells.append(Cell(site.name, label, path, mode, site.port))
     for cell in cells:  # warm-up: templates compiled, database connections open, caches filled; not measured
         load(cell.port, cell.requests(args.miss_by), args.connections, min(0.5, args.duration))
@@ -527,6 +574,8 @@ def run_round(title: str, baselines: list[Server], sites: list[Site], args) -> N
         bad = f"{r.bad}" + (f" {dict(sorted(r.statuses.items()))}" if r.bad else "")
         print(f"{cell.label:<22} {cell.server:<20} {cell.mode:<5} {rate:>8.1f} {percentile(ordered, .5) * 1000:>8.2f} "
               f"{percentile(ordered, .95) * 1000:>8.2f} {rate / bare * 100:>6.1f}% {bad:>8}", flush=True)
+    print(f"distinct queries so far: {_distinct.used} of {len(_distinct.words)} words"
+          f" ({_distinct.repeats} repeated)", flush=True)
 
 
 def print_in_process(site: Site, figures: dict) -> None:
