@@ -4,10 +4,11 @@ related examples, links, slugs) is still checked, with the same message a full l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import test_loader
 from sqlalchemy import create_engine, select
 from test_dates import _unreferenced_file
 from test_loader import ARTICLE, CONTENT_DIR, EXAMPLE, SOURCE, Database, edit, edit_body, replace_text
@@ -18,15 +19,8 @@ from portal.content.loader import load_content
 from portal.content.models import Article, PracticeExample, Status
 from portal.scripts import init as init_script
 
-
-@pytest.fixture
-def db(database_factory) -> Iterator[Database]:
-    """A database copy with the real content loaded (content_copy is byte-identical to it)."""
-    url = database_factory.copy()
-    database = Database(url)
-    yield database
-    database.engine.dispose()
-    database_factory.drop(url)
+#: The loader tests' fixture: a database copy with the real content loaded (content_copy is byte-identical to it).
+db = test_loader.db
 
 
 def _total(content: Path) -> int:
