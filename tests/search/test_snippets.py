@@ -1,0 +1,168 @@
+"""Snippets: the word-by-word marker gives exactly what Whoosh's highlighter gave, over all the real content.
+
+The reference below is the implementation that portal/search/snippets.py replaced (Whoosh's ``highlight.highlight``
+over each excerpt, the index analyzer's whole token pipeline). Both are run on every stored summary and body of
+the real content/ with the term sets real queries produce, and must agree character for character.
+"""
+
+from __future__ import annotations
+
+import html
+import random
+from pathlib import Path
+
+import pytest
+import yaml
+from whoosh import highlight
+
+from portal.search.analysis import fold, query_stems
+from portal.search.query import build, parse
+from portal.search.schema import HIGHLIGHT_FIELDS
+from portal.search.snippets import SNIPPET_WINDOW, mark, snippets
+
+
+class _WhooshMarkFormatter(highlight.Formatter):
+    between = " … "
+
+    def _text(self, text):
+        return html.escape(text, quote=False)
+
+    def format_token(self, text, token, replace=False):
+        return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=False)}</mark>"
+
+
+def whoosh_snippets(text: str, terms: set[str], analyzer, limit: int = 2) -> list[str]:
+    """The snippets as Whoosh's highlighter made them (the code before the word-by-word marker)."""
+    if limit <= 0:
+        return []
+    folded = fold(text)
+    if len(folded) != len(text):
+        folded = text.lower()
+    probes = {t[: max(4, len(t) - 2)] for t in terms if len(t) >= 2}
+    positions = sorted(p for p in (folded.find(probe) for probe in probes) if p >= 0)
+    out: list[str] = []
+    covered_until = -1
+    formatter = _WhooshMarkFormatter()
+    for pos in positions:
+        if pos < covered_until or len(out) >= limit:
+            continue
+        start = max(0, pos - SNIPPET_WINDOW // 3)
+        if start:
+            space = text.find(" ", start)
+            start = space + 1 if 0 <= space < pos else start
+        end = min(len(text), start + SNIPPET_WINDOW)
+        if end < len(text):
+            space = text.rfind(" ", pos, end)
+            end = space if space > pos else end
+        excerpt = " ".join(text[start:end].split())
+        marked = highlight.highlight(
+            excerpt, terms, analyzer, highlight.WholeFragmenter(), formatter, top=1, mode="index"
+        )
+        covered_until = end
+        if "<mark>" not in marked:
+            continue
+        out.append(("… " if start else "") + marked + (" …" if end < len(text) else ""))
+    return out
+
+
+JUDGED = Path(__file__).with_name("judged_queries.yaml")
+THESAURUS = Path(__file__).parents[2] / "portal" / "search" / "thesaurus.yaml"
+#: Queries of other shapes: phrases, prefixes, negations, OR, hyphens, apostrophes, accents, stop words only.
+EXTRA_QUERIES = [
+    '"passend onderwijs"', "jeugd*", "school -jeugdhulp", "school OR gemeente", "onderwijs-zorg", "ib'er",
+    "Fryslân", "coördinator", "kinderen klasjes scholen", "de het een", "ggz-team", "zorg- en adviesteam",
+    "onderwijszorgarrangement", "zorgarrangement", "samenwerkingsverbanden", "thuiszittende leerlingen",
+]
+
+
+WORDS_PER_SET = 8
+
+
+@pytest.fixture(scope="module")
+def real(shared_site):
+    """(stored texts, analyzer, term sets) of the shared site's index of the real content."""
+    service = shared_site.registry["search_service"]
+    engine = service.queries
+    with service.keeper.reading() as view:
+        searcher = view.searcher
+        analyzer = searcher.schema["all"].analyzer
+        texts = [stored[name] for stored in searcher.all_stored_fields() for name in HIGHLIGHT_FIELDS
+                 if stored.get(name)]
+
+        def known(term):
+            return searcher.doc_frequency("all", term) > 0
+
+        queries = [entry["query"] for entry in yaml.safe_load(JUDGED.read_text(encoding="utf-8"))]
+        thesaurus = yaml.safe_load(THESAURUS.read_text(encoding="utf-8"))
+        for group in thesaurus.get("equivalents", []):
+            queries.extend(group)
+        for key, broader in (thesaurus.get("broader") or {}).items():
+            queries.extend([key, *broader])
+        queries.extend(EXTRA_QUERIES)
+        term_sets = []
+        for q in dict.fromkeys(queries):
+            built = build(parse(q), engine.thesaurus, view.lexicon, known).query
+            if built is None:
+                continue
+            # As QueryEngine._hit_dict: the query's terms of the "all" and "title" fields.
+            terms = {
+                t.decode() if isinstance(t, bytes) else t for f, t in built.iter_all_terms() if f in ("all", "title")
+            }
+            if terms:
+                term_sets.append(terms)
+        # Every word of the content, in sets of a few (one by one, the same comparison took two minutes and
+        # found no difference either), so each stem and stop word is tried as a match.
+        words = sorted({stem for text in texts for stem in query_stems(text)})
+        random.Random(7).shuffle(words)
+        term_sets.extend(set(words[i : i + WORDS_PER_SET]) for i in range(0, len(words), WORDS_PER_SET))
+        yield texts, analyzer, term_sets
+
+
+def test_term_sets_cover_the_content(real):
+    texts, _analyzer, term_sets = real
+    assert len(texts) > 100
+    assert len(term_sets) > 500
+
+
+def test_snippets_equal_whoosh_highlighter_on_all_real_content(real):
+    texts, analyzer, term_sets = real
+    differences = []
+    compared = marked = 0
+    for terms in term_sets:
+        for text in texts:
+            expected = whoosh_snippets(text, terms, analyzer)
+            got = snippets(text, terms, analyzer)
+            compared += 1
+            marked += bool(expected)
+            if got != expected:
+                differences.append((sorted(terms), text[:60], expected, got))
+    assert not differences[:5], f"{len(differences)} of {compared} differ"
+    assert marked > 5_000  # the comparison saw many real snippets, not only empty lists
+
+
+def test_limit_gives_the_first_snippets(real):
+    texts, analyzer, term_sets = real
+    for terms in term_sets[:50]:
+        for text in texts:
+            two = snippets(text, terms, analyzer, limit=2)
+            assert snippets(text, terms, analyzer, limit=1) == two[:1]
+            assert snippets(text, terms, analyzer, limit=0) == []
+
+
+@pytest.mark.parametrize(
+    ("excerpt", "terms", "expected"),
+    [
+        ("Jeugdhulp in de klas", {"jeugdhulp"}, "<mark>Jeugdhulp</mark> in de klas"),
+        # A compound is marked for a part, a hyphenated word for its joined form and its pieces.
+        ("Het onderwijszorgarrangement werkt", {"zorgarrangement"}, "Het <mark>onderwijszorgarrangement</mark> werkt"),
+        ("onderwijs-zorg <b> & co", {"zorg"}, "<mark>onderwijs-zorg</mark> &lt;b&gt; &amp; co"),
+        # Stop words are marked when a query asks for them (as Whoosh's highlighter with removestops=False).
+        ("de school", {"de"}, "<mark>de</mark> school"),
+        ("Kinderen en klasjes", {"kind", "klas"}, "<mark>Kinderen</mark> en <mark>klasjes</mark>"),
+        ("Coördinator in Fryslân", {"fryslan"}, "Coördinator in <mark>Fryslân</mark>"),
+        ("geen treffer hier", {"school"}, None),
+    ],
+)
+def test_mark(real, excerpt, terms, expected):
+    _texts, analyzer, _term_sets = real
+    assert mark(excerpt, terms, analyzer) == expected
