@@ -18,9 +18,12 @@ from portal.search.analysis import WORD_PATTERN, fold
 
 SNIPPET_WINDOW = 260
 
-_WORD_RE = re.compile(WORD_PATTERN, re.UNICODE)
+#: Splits a text into the words of the analyzer's tokenizer and the text between them.
+_SPLIT_RE = re.compile(f"({WORD_PATTERN})", re.UNICODE)
 #: Distinct words whose terms are remembered before the memo starts over.
 MEMO_SIZE = 200_000
+#: Characters of folded text remembered (two copies of each text are held: as stored and folded).
+FOLDED_MEMO_CHARS = 2_000_000
 
 
 class _TermsMemo:
@@ -57,27 +60,60 @@ def _word_terms(memo: dict, analyzer, raw: str) -> frozenset[str]:
     return terms
 
 
+class _FoldedMemo:
+    """Folded copies of texts with accents: folding one costs 30-80 µs (a Python call per accented run), and the
+    same summaries and bodies come back in result after result. Holds at most ``limit`` characters of text."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._folded: dict[str, str] = {}
+        self._chars = 0
+
+    def get(self, text: str) -> str:
+        folded = self._folded.get(text)
+        if folded is None:
+            folded = fold(text)
+            if len(folded) != len(text):  # positions must stay those of the text
+                folded = text.lower()
+            if self._chars + len(text) > self.limit:
+                self._folded = {}
+                self._chars = 0
+            self._folded[text] = folded
+            self._chars += len(text)
+        return folded
+
+
+_folded_memo = _FoldedMemo(FOLDED_MEMO_CHARS)
+
+
+def _probe_text(text: str) -> str:
+    """``text`` folded (lowercase, no accents) where folding keeps every character's position, else lowercased."""
+    if text.isascii():
+        return text.lower()
+    return _folded_memo.get(text)
+
+
 def mark(excerpt: str, terms, analyzer) -> str | None:
     """``excerpt`` as HTML with every word that has one of ``terms`` in <mark>; None when no word matches."""
     memo = _memo.terms_for(analyzer)
-    out: list[str] = []
-    index = 0
-    for match in _WORD_RE.finditer(excerpt):
-        raw = match.group()
+    # [text, word, text, word, ..., text]: the words exactly as the analyzer's tokenizer finds them.
+    parts = _SPLIT_RE.split(excerpt)
+    matched = False
+    for i in range(1, len(parts), 2):
+        raw = parts[i]
         found = memo.get(raw)
         if found is None:
             found = _word_terms(memo, analyzer, raw)
-        if found.isdisjoint(terms):
-            continue
-        start = match.start()
-        if start > index:
-            out.append(escape(excerpt[index:start], quote=False))
-        out.append(f"<mark>{escape(raw, quote=False)}</mark>")
-        index = match.end()
-    if not out:
+        if not found.isdisjoint(terms):
+            # A word is letters, digits, hyphens and apostrophes: nothing in it needs escaping.
+            parts[i] = f"<mark>{raw}</mark>"
+            matched = True
+    if not matched:
         return None
-    out.append(escape(excerpt[index:], quote=False))
-    return "".join(out)
+    if "&" in excerpt or "<" in excerpt or ">" in excerpt:
+        for i in range(0, len(parts), 2):
+            parts[i] = escape(parts[i], quote=False)
+    return "".join(parts)
 
 
 def snippets(text: str, terms: set[str], analyzer, limit: int = 2) -> list[str]:
@@ -88,9 +124,7 @@ def snippets(text: str, terms: set[str], analyzer, limit: int = 2) -> list[str]:
     """
     if limit <= 0:
         return []
-    folded = fold(text)
-    if len(folded) != len(text):
-        folded = text.lower()
+    folded = _probe_text(text)
     probes = {t[: max(4, len(t) - 2)] for t in terms if len(t) >= 2}
     positions = sorted(p for p in (folded.find(probe) for probe in probes) if p >= 0)
     out: list[str] = []

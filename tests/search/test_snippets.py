@@ -18,7 +18,7 @@ from whoosh import highlight
 from portal.search.analysis import fold, query_stems
 from portal.search.query import build, parse
 from portal.search.schema import HIGHLIGHT_FIELDS
-from portal.search.snippets import SNIPPET_WINDOW, mark, snippets
+from portal.search.snippets import SNIPPET_WINDOW, _FoldedMemo, mark, snippets
 
 
 class _WhooshMarkFormatter(highlight.Formatter):
@@ -166,3 +166,34 @@ def test_limit_gives_the_first_snippets(real):
 def test_mark(real, excerpt, terms, expected):
     _texts, analyzer, _term_sets = real
     assert mark(excerpt, terms, analyzer) == expected
+
+
+#: Texts where folding changes the length (İ, ß, ligatures), escaping matters, or words touch punctuation.
+TRICKY_TEXTS = [
+    "İstanbul en de jeugdhulp in Groningen, daarna weer jeugdhulp.",
+    "Straße, ﬁnanciering en de jeugdhulp: “passend” onderwijs & <zorg> in één klas.",
+    "Coördinator & ib'er — onderwijs-zorg <script>alert('jeugdhulp')</script> en ‘thuiszitters’.",
+    "ΣΟΦΙΑ jeugdhulp ΣΟΦΙΑΣ; financiële hulp… en café-overleg.",
+    ("Jeugdhulp " * 80) + "einde van de tekst met thuiszitters.",
+    "   jeugdhulp\n\n\tin   de\r\nklas   ",
+]
+
+
+@pytest.mark.parametrize("text", TRICKY_TEXTS)
+def test_snippets_equal_whoosh_highlighter_on_tricky_texts(real, text):
+    _texts, analyzer, _term_sets = real
+    found = []
+    for terms in ({"jeugdhulp"}, {"thuiszitter", "financier"}, {"zorg", "onderwijszorg"}, {"script"}, {"cafe"},
+                  {"istanbul"}, {"strass", "strasse"}, {"coordinator", "ib'er", "iber"}, {"sofia", "σοφια"}):
+        expected = whoosh_snippets(text, terms, analyzer)
+        assert snippets(text, terms, analyzer) == expected, terms
+        found.extend(expected)
+    assert any("<mark>" in s for s in found)
+
+
+def test_folded_texts_are_remembered_up_to_a_limit():
+    memo = _FoldedMemo(limit=100)
+    texts = [f"Coördinator {n} in Fryslân" for n in range(20)]
+    for text in texts * 2:
+        assert memo.get(text) == fold(text)
+    assert sum(map(len, memo._folded)) <= 100
