@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from pyramid.httpexceptions import HTTPBadRequest
@@ -21,6 +22,9 @@ FACET_TITLES = {
 #: Facets in the order the page shows them.
 FACET_ORDER = ("type", "thema", "regio", "provincie", "schooltype")
 PARAMS = ("q", *FACETS, "sort", "page")
+TYPE_LABELS = {"voorbeeld": "Praktijkvoorbeeld", "kennis": "Kennisartikel", "tip": "Tip", "bron": "Bron"}
+#: A facet with more values than this folds away unless one of them is chosen.
+FACET_OPEN_MAX = 6
 
 
 def _params(request):
@@ -40,9 +44,32 @@ def _current(params) -> list[tuple[str, str]]:
     return pairs
 
 
-def _url(request, pairs: list[tuple[str, str]]) -> str:
+def _url(base: str, pairs: list[tuple[str, str]]) -> str:
     query = urlencode(pairs)
-    return request.route_path("zoeken") + (f"?{query}" if query else "")
+    return base + (f"?{query}" if query else "")
+
+
+def _facet_groups(outcome) -> list[SimpleNamespace]:
+    """The facet block: per facet its values as (checkbox id, value, label, count, chosen) tuples.
+
+    Prepared here so the template's loop over some sixty checkboxes does no lookups of its own (attribute access
+    on a dict costs Jinja2 a caught AttributeError).
+    """
+    groups = []
+    for name in FACET_ORDER:
+        values = outcome.facets.get(name)
+        if not values:
+            continue
+        entries = [(f"f-{name}-{e['value']}", e["value"], e["label"], e["count"], e["selected"]) for e in values]
+        groups.append(
+            SimpleNamespace(
+                name=name,
+                title=FACET_TITLES[name],
+                open=len(entries) <= FACET_OPEN_MAX or any(e["selected"] for e in values),
+                entries=entries,
+            )
+        )
+    return groups
 
 
 @view_config(route_name="zoeken", renderer="portal:templates/search.jinja2", permission=Permissions.VIEW)
@@ -51,12 +78,15 @@ def search_page(request):
     search = request.search
     outcome = search.outcome(params)
     pairs = _current(params)
+    base = request.route_path("zoeken")
 
     def without(name: str, value: str | None = None) -> str:
-        return _url(request, [(k, v) for k, v in pairs if not (k == name and (value is None or v == value))])
+        return _url(base, [(k, v) for k, v in pairs if not (k == name and (value is None or v == value))])
 
     def with_page(page: int) -> str:
-        return _url(request, [*pairs, ("page", str(page))])
+        return _url(base, [*pairs, ("page", str(page))])
+
+    chosen = outcome_filters(params)
 
     active = [
         {
@@ -67,7 +97,7 @@ def search_page(request):
             "remove_url": without(name, value),
         }
         for name in FACET_ORDER
-        for value in outcome_filters(params).get(name, [])
+        for value in chosen.get(name, [])
     ]
     without_counts = [
         {"title": FACET_TITLES[name], "count": count, "url": without(name)}
@@ -75,25 +105,26 @@ def search_page(request):
         if count > outcome.total
     ]
     suggestion_url = (
-        _url(request, [("q", outcome.suggestion), *[(k, v) for k, v in pairs if k != "q"]])
+        _url(base, [("q", outcome.suggestion), *[(k, v) for k, v in pairs if k != "q"]])
         if outcome.suggestion
         else None
     )
     popular = search.popular_themes() if outcome.total == 0 else []
+    # Namespaces, not dicts: Jinja2 reads a dict's keys only after trying (and failing) an attribute of that name.
+    results = [SimpleNamespace(**r, type_label=TYPE_LABELS.get(r["type"], r["type"])) for r in search.results(outcome)]
     return {
         "q": outcome.parsed.text,
         "outcome": outcome,
-        "results": search.results(outcome),
-        "facet_order": [n for n in FACET_ORDER if outcome.facets.get(n)],
-        "facet_titles": FACET_TITLES,
+        "results": results,
+        "facets": _facet_groups(outcome),
         "active": active,
         "without_counts": without_counts,
         "suggestion_url": suggestion_url,
         "popular": [
-            {"label": t["label"], "count": t["count"], "url": _url(request, [("thema", t["value"])])} for t in popular
+            {"label": t["label"], "count": t["count"], "url": _url(base, [("thema", t["value"])])} for t in popular
         ],
         "sorts": SORTS,
-        "sort_urls": {s: _url(request, [*[(k, v) for k, v in pairs if k != "sort"], ("sort", s)]) for s in SORTS},
+        "sort_urls": {s: _url(base, [*[(k, v) for k, v in pairs if k != "sort"], ("sort", s)]) for s in SORTS},
         "prev_url": with_page(outcome.page - 1) if outcome.page > 1 else None,
         "next_url": with_page(outcome.page + 1) if outcome.page < outcome.pages else None,
         "breadcrumbs": crumbs(request, ("Zoeken", None)),
