@@ -3,9 +3,9 @@
 A word is marked when one of its index terms (its stem or, for a compound, the stem of a part) is a term of the
 query: exactly what Whoosh's ``highlight.highlight`` with the index analyzer marked. Whoosh ran the analyzer's
 token pipeline over every excerpt (a Token object per term, a fragment, a scorer, a formatter), a third of the CPU
-of a results page; here each word of the excerpt is found with the analyzer's own word pattern and its terms are
-remembered per word, so a page costs a few dictionary lookups per word. tests/search/test_snippets.py compares
-the two over every stored text of the real content.
+of a results page; here an excerpt is split into words with the analyzer's own word pattern, and the words that
+have a query term are found with set operations on an index of the words seen so far (term -> words).
+tests/search/test_snippets.py compares the two over every stored text of the real content.
 """
 
 from __future__ import annotations
@@ -20,44 +20,58 @@ SNIPPET_WINDOW = 260
 
 #: Splits a text into the words of the analyzer's tokenizer and the text between them.
 _SPLIT_RE = re.compile(f"({WORD_PATTERN})", re.UNICODE)
-#: Distinct words whose terms are remembered before the memo starts over.
-MEMO_SIZE = 200_000
+#: Distinct words the word index learns before it starts over.
+WORD_INDEX_SIZE = 200_000
 #: Characters of folded text remembered (two copies of each text are held: as stored and folded).
 FOLDED_MEMO_CHARS = 2_000_000
 
 
-class _TermsMemo:
-    """Raw word -> the terms the index analyzer gives it, for one analyzer and one version of its lexicon.
+class _WordIndex:
+    """The words seen in excerpts so far and, per index term, those of them that have the term.
 
-    The analyzer decides a word's terms from the word alone (DutchAnalyzer memoises on the raw word too), so
-    analysing a word on its own gives the terms it has inside any text. A new index brings a new analyzer, and
-    a lexicon that learns words can split compounds differently: either starts a new memo.
+    Which words of an excerpt match is then a few set intersections (words & words with a query term) instead of
+    a look-up per word. The analyzer decides a word's terms from the word alone (DutchAnalyzer memoises per word
+    too), so a word analysed on its own has the terms it has inside any text. Readers need no lock: a word is
+    added to ``known`` only after its terms are filed, and set operations on strings run whole under the GIL.
     """
 
-    def __init__(self):
-        self._state: tuple = (None, None, None, {})
+    def __init__(self, analyzer):
+        self.analyzer = analyzer
+        self.lexicon = getattr(analyzer, "lexicon", None)
+        self.version = getattr(self.lexicon, "version", None)
+        self.known: set[str] = set()
+        self.words_with: dict[str, set[str]] = {}
         self._lock = threading.Lock()
 
-    def terms_for(self, analyzer) -> dict[str, frozenset[str]]:
+    def current_for(self, analyzer) -> bool:
+        """Whether this index still answers for ``analyzer`` (same analyzer, its lexicon unchanged)."""
         lexicon = getattr(analyzer, "lexicon", None)
-        version = getattr(lexicon, "version", None)
-        state = self._state
-        if state[0] is not analyzer or state[1] is not lexicon or state[2] != version:
-            with self._lock:
-                state = self._state
-                if state[0] is not analyzer or state[1] is not lexicon or state[2] != version:
-                    state = self._state = (analyzer, lexicon, version, {})
-        return state[3]
+        return (
+            analyzer is self.analyzer and lexicon is self.lexicon and getattr(lexicon, "version", None) == self.version
+        )
+
+    def learn(self, words: set[str]) -> None:
+        with self._lock:
+            for raw in words - self.known:
+                for term in {t.text for t in self.analyzer(raw, mode="index", removestops=False)}:
+                    self.words_with.setdefault(term, set()).add(raw)
+                self.known.add(raw)
 
 
-_memo = _TermsMemo()
+_word_index: _WordIndex | None = None
+_word_index_lock = threading.Lock()
 
 
-def _word_terms(memo: dict, analyzer, raw: str) -> frozenset[str]:
-    if len(memo) >= MEMO_SIZE:
-        memo.clear()
-    terms = memo[raw] = frozenset(t.text for t in analyzer(raw, mode="index", removestops=False))
-    return terms
+def _index_for(analyzer) -> _WordIndex:
+    """The word index of ``analyzer``: a new index, a changed lexicon or a full index starts a new one."""
+    global _word_index
+    index = _word_index
+    if index is None or not index.current_for(analyzer) or len(index.known) >= WORD_INDEX_SIZE:
+        with _word_index_lock:
+            index = _word_index
+            if index is None or not index.current_for(analyzer) or len(index.known) >= WORD_INDEX_SIZE:
+                index = _word_index = _WordIndex(analyzer)
+    return index
 
 
 class _FoldedMemo:
@@ -95,21 +109,24 @@ def _probe_text(text: str) -> str:
 
 def mark(excerpt: str, terms, analyzer) -> str | None:
     """``excerpt`` as HTML with every word that has one of ``terms`` in <mark>; None when no word matches."""
-    memo = _memo.terms_for(analyzer)
+    index = _index_for(analyzer)
     # [text, word, text, word, ..., text]: the words exactly as the analyzer's tokenizer finds them.
     parts = _SPLIT_RE.split(excerpt)
-    matched = False
-    for i in range(1, len(parts), 2):
-        raw = parts[i]
-        found = memo.get(raw)
-        if found is None:
-            found = _word_terms(memo, analyzer, raw)
-        if not found.isdisjoint(terms):
-            # A word is letters, digits, hyphens and apostrophes: nothing in it needs escaping.
-            parts[i] = f"<mark>{raw}</mark>"
-            matched = True
+    words = set(parts[1::2])
+    if not words <= index.known:
+        index.learn(words)
+    words_with = index.words_with
+    matched: set[str] = set()
+    for term in terms:
+        having = words_with.get(term)
+        if having:
+            matched |= words & having
     if not matched:
         return None
+    for i in range(1, len(parts), 2):
+        if parts[i] in matched:
+            # A word is letters, digits, hyphens and apostrophes: nothing in it needs escaping.
+            parts[i] = f"<mark>{parts[i]}</mark>"
     if "&" in excerpt or "<" in excerpt or ">" in excerpt:
         for i in range(0, len(parts), 2):
             parts[i] = escape(parts[i], quote=False)
