@@ -21,7 +21,7 @@ SNIPPET_WINDOW = 260
 #: Splits a text into the words of the analyzer's tokenizer and the text between them.
 _SPLIT_RE = re.compile(f"({WORD_PATTERN})", re.UNICODE)
 #: Distinct words the word index learns before it starts over.
-WORD_INDEX_SIZE = 200_000
+WORD_INDEX_SIZE = 100_000
 #: Characters of folded text remembered (two copies of each text are held: as stored and folded).
 FOLDED_MEMO_CHARS = 2_000_000
 

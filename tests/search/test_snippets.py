@@ -15,7 +15,7 @@ import pytest
 import yaml
 from whoosh import highlight
 
-from portal.search.analysis import fold, query_stems
+from portal.search.analysis import Lexicon, dutch_analyzer, fold, query_stems
 from portal.search.query import build, parse
 from portal.search.schema import HIGHLIGHT_FIELDS
 from portal.search.snippets import SNIPPET_WINDOW, _FoldedMemo, mark, snippets
@@ -197,3 +197,14 @@ def test_folded_texts_are_remembered_up_to_a_limit():
     for text in texts * 2:
         assert memo.get(text) == fold(text)
     assert sum(map(len, memo._folded)) <= 100
+
+
+def test_a_lexicon_that_learns_words_changes_what_is_marked():
+    lexicon = Lexicon()
+    analyzer = dutch_analyzer(lexicon)
+    excerpt = "Een onderwijszorgarrangement in Zwolle"
+    assert mark(excerpt, {"zorgarrangement"}, analyzer) is None  # not a known compound yet
+    lexicon.add_text("onderwijs zorg arrangement")
+    assert mark(excerpt, {"zorgarrangement"}, analyzer) == "Een <mark>onderwijszorgarrangement</mark> in Zwolle"
+    # Another analyzer (a new index) gets its own words: the same excerpt, its own answer.
+    assert mark(excerpt, {"zorgarrangement"}, dutch_analyzer(Lexicon())) is None
