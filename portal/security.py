@@ -202,7 +202,8 @@ class SessionSecurityPolicy:
         cached = request.environ.get("portal.principals")
         if cached is not None and cached[0] is user:
             return cached[1]
-        principals = principals_for(request.dbsession, user)
+        # request.dbsession opens a session (and joins the transaction): anonymous visitors need none.
+        principals = principals_for(None if user is None else request.dbsession, user)
         request.environ["portal.principals"] = (user, principals)
         return principals
 
