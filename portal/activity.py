@@ -1,4 +1,4 @@
-"""Whether this process is serving requests: background work (related lists, search warm-up) waits for a pause.
+"""Whether this process is serving requests: background work (the search warm-up) waits for a pause.
 
 A WSGI layer around the whole application counts requests in flight and remembers when the last one ended. The
 process counts as idle when none is in flight and none ended in the last ``QUIET_SECONDS`` (so a steady stream of

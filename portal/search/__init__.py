@@ -7,12 +7,15 @@
   outbox after commits (and polls for other processes' changes); ``false``: changes wait for another process;
 - ``search.startup``    ``open`` (default): open the index, rebuilding it first when it is missing or corrupt;
   ``rebuild``: always rebuild at start-up.
-- ``search.related_worker`` ``true`` (default): a background thread keeps the related-example lists current after
-  changes, so example pages only read them; ``search.warmup`` ``true`` (default): one search at start-up fills the
-  searcher's caches (facet bitsets, labels) before the first request, and the worker computes the related lists of
-  every example after start-up, a rebuild or a swap (otherwise a list is computed on its first view); before those
-  lists it prepares the most frequent words and the thesaurus expansions in the background (bounded to 1.5 million
-  postings and 5 s of CPU; see ``QueryEngine.warm_terms``), so the first use of a common word is not slow.
+- ``search.warmup``    ``true`` (default): one search at start-up fills the searcher's caches (facet bitsets,
+  labels) before the first request; a background thread fills them again after each change, and after start-up, a
+  rebuild or a swap prepares the most frequent words and the thesaurus expansions when no request is being served
+  (bounded to 1.5 million postings and 5 s of CPU; see ``QueryEngine.warm_terms``), so the first use of a common
+  word is not slow.
+
+Related examples need no setting and no background work in a web process: they are computed by whoever writes the
+index (a rebuild for every example, the index writer for what a change touches) and stored with the index
+generation, which every process reads (``portal.search.related``).
 
 and adds ``request.search``, a :class:`portal.search.api.RequestSearch`.
 """
@@ -20,7 +23,6 @@ and adds ``request.search``, a :class:`portal.search.api.RequestSearch`.
 from __future__ import annotations
 
 import os
-import threading
 
 from pyramid.settings import asbool
 
@@ -52,11 +54,7 @@ def includeme(config) -> None:
     warm_up = asbool(settings.get("search.warmup", True))
     if warm_up:
         service.queries.warm_up()  # before the first request: it would otherwise pay for the searcher's caches
-    if asbool(settings.get("search.related_worker", True)):
-        # Its first step, in the background, also prepares the most frequent words (bounded: warm_terms).
-        service.start_related_worker(warm_up=warm_up)
-    elif warm_up:
-        threading.Thread(target=service.warm_terms, name="search-warm-terms", daemon=True).start()
+        service.start_warm_up_worker()  # in the background, when idle: the most frequent words (warm_terms)
     config.registry["search_service"] = service
 
     previous_close = getattr(config.registry, "portal_close", None)

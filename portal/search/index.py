@@ -8,6 +8,8 @@ Layout of ``search.index_dir`` (one directory per process: indexes are local, th
         phrases.txt         the thesaurus phrases indexed as single terms (see schema.PhraseText), one a line
         outbox.pos          how far the outbox has been applied (see portal.search.cursor)
         manifest.json       size and CRC-32 of every file of the live index state
+        related.json        each example's related examples and key terms, and the index state they were computed
+                            from (portal.search.related); written by whoever writes the index, read by every process
         .in-use             locked (shared) by every process that has this generation open
 
 A rebuild writes a new generation next to the live one and swaps CURRENT when it is complete, so searches keep
@@ -16,7 +18,9 @@ only when no process holds its ``.in-use`` lock, and files of merged-away segmen
 process can still open them: readers never see files disappear under them.
 
 Any damage (CURRENT with arbitrary bytes, a missing, truncated or altered file, an unreadable position) makes
-:meth:`IndexStore.open` raise :class:`IndexUnavailable`, and the keeper rebuilds at start-up.
+:meth:`IndexStore.open` raise :class:`IndexUnavailable`, and the keeper rebuilds at start-up. The related lists are
+not part of the manifest: without them (an index built before they were stored, or a damaged file) example pages
+compute a list on view.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from pathlib import Path
 from whoosh import index as windex
 from whoosh.index import TOC, FileIndex
 
+from portal.search import related
 from portal.search.analysis import Lexicon, build_lexicon
 from portal.search.cursor import Position, PositionError
 from portal.search.schema import build_schema, phrase_term, with_derived_fields
@@ -213,9 +218,6 @@ def _lock_in_use(path: Path):
 
 
 class IndexStore:
-    def __init__(self, root: str | os.PathLike):
-        self.root = Path(root)
-
     def current_name(self) -> str | None:
         """The live generation's name, or None when CURRENT is missing or holds anything but a valid name."""
         try:
@@ -258,9 +260,17 @@ class IndexStore:
             raise IndexUnavailable(f"zoekindex {name} is onleesbaar: {exc}") from exc
         return generation
 
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        #: The related state the writer last wrote or read: (generation path, file identity, RelatedState).
+        self._related: tuple[str, tuple | None, related.RelatedState | None] | None = None
+
     def rebuild(self, documents: Iterable[dict], position: Position,
-                on_progress: Callable[[int], None] | None = None) -> Generation:
-        """Build a complete new generation from ``documents`` and make it live. Returns the new Generation."""
+                on_progress: Callable[[int], None] | None = None, related_lists: bool = True) -> Generation:
+        """Build a complete new generation from ``documents`` and make it live. Returns the new Generation.
+
+        ``related_lists``: compute every example's related list into the generation before it goes live.
+        """
         self.root.mkdir(parents=True, exist_ok=True)
         name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
         tmp_path = self.root / f".building-{name}"
@@ -279,8 +289,11 @@ class IndexStore:
             # on every open, which made each refresh of a 100k index cost half a second.
             writer = writer_for(ix, procs=procs, limitmb=128, multisegment=procs > 1, compound=False)
             count = 0
+            left_out: dict[str, list[tuple[str, int]]] = {}
             try:
                 for doc in _chain(sample, docs):
+                    if related_lists and doc.get("type") == "voorbeeld":
+                        left_out[str(doc.get("slug"))] = related.left_out(doc)
                     writer.add_document(**with_derived_fields(doc))
                     count += 1
                     if on_progress and count % 10_000 == 0:
@@ -290,6 +303,8 @@ class IndexStore:
                 raise
             writer.commit(optimize=procs == 1)
             _clean_files(ix)
+            if related_lists:
+                _write_all_related(ix, tmp_path, left_out)
             _atomic_write(tmp_path / POSITION, position.dumps())
             write_manifest(tmp_path, ix)
             os.replace(tmp_path, self.root / name)
@@ -349,6 +364,22 @@ class IndexStore:
         write_manifest(generation.path, generation.index, _manifest_or_empty(generation.path))
         return len(changes)
 
+    def update_related(self, generation: Generation, changed: set[str]) -> None:
+        """After ``apply``: the related lists of the examples ``changed`` (slugs) and of those listing them or listed
+        by them, computed on the index as it is now and written into the generation (atomically). Call with the
+        writer's lock held (one writer: the state read is the one last written)."""
+        path = generation.path
+        identity = related.file_identity(path)
+        cached = self._related
+        if cached is not None and cached[0] == str(path) and cached[1] == identity:
+            state = cached[2]
+        else:
+            state = related.RelatedState.read(path) if identity is not None else None
+        with generation.index.searcher() as searcher:
+            state = related.update(state, searcher, changed)
+        state.write(path)
+        self._related = (str(path), related.file_identity(path), state)
+
     def clean(self, generation: Generation) -> None:
         """Delete files no longer part of the index. Call only when no searcher can still open them."""
         lock = generation.index.lock("WRITELOCK")
@@ -364,6 +395,20 @@ def _clean_files(ix: FileIndex) -> None:
     """Delete the files of segments the newest TOC no longer lists (Whoosh's own clean-up, run when we choose)."""
     toc = ix._read_toc()
     windex.clean_files(ix.storage, ix.indexname, toc.generation, toc.segments)
+
+
+def _write_all_related(ix: FileIndex, path: Path, left_out: dict[str, list[tuple[str, int]]]) -> None:
+    """Every example's related list, into a generation being built (its lists exist when it goes live)."""
+    started, cpu = time.perf_counter(), time.process_time()
+    try:
+        with ix.searcher() as searcher:
+            state = related.compute_all(searcher, left_out)
+        state.write(path)
+    except Exception:  # the index itself is fine: pages compute lists on view instead
+        log.exception("verwante voorbeelden berekenen mislukt; ze worden bij bekijken berekend")
+        return
+    log.info("verwante voorbeelden van %d praktijkvoorbeelden berekend in %.1f s (%.1f s CPU)", len(state.lists),
+             time.perf_counter() - started, time.process_time() - cpu)
 
 
 def _manifest_or_empty(path: Path) -> dict[str, list[int]]:

@@ -5,6 +5,7 @@ One :class:`IndexKeeper` per process. It
 - opens the live index at start-up and rebuilds it when it is missing or damaged in any way;
 - runs the process's single index writer (a thread) that applies committed outbox changes in commit order
   (``portal.search.cursor``): right after a commit in this process, and by polling for other processes' commits;
+  after each change it brings the generation's related-example lists up to date (``portal.search.related``);
 - follows a generation swap made by ``portal-reindex``;
 - hands readers a consistent :class:`IndexView` (searcher, lexicon, items to hide) under its lock, and removes
   files only when no searcher can still need them.
@@ -157,14 +158,15 @@ class IndexKeeper:
             log.exception("zoekindex bijwerken na het opbouwen mislukt")
         return generation
 
-    def rebuild_from(self, documents, position: Position | None = None) -> Generation:
-        """Rebuild from given documents (benchmarks and tests with synthetic corpora)."""
+    def rebuild_from(self, documents, position: Position | None = None, related_lists: bool = False) -> Generation:
+        """Rebuild from given documents (benchmarks and tests with synthetic corpora); without related lists unless
+        asked for (pages compute them on view)."""
         if position is None:
             with self.session_factory() as session:
                 cursor.begin_consistent_read(session)
                 position = cursor.current_position(session)
         with self._write_lock:
-            generation = self.store.rebuild(documents, position)
+            generation = self.store.rebuild(documents, position, related_lists=related_lists)
             self._install(generation)
         return generation
 
@@ -276,6 +278,14 @@ class IndexKeeper:
             self._refresh(force=True)
             with self._hidden_lock:
                 self.hidden.difference_update(applied)
+        # Readers have the new searcher now; the lists follow (a reader in between resolves the previous lists
+        # against the new searcher: an example that left the index is skipped, never shown).
+        examples = {slug for doc_type, slug in changes if doc_type == "voorbeeld"}
+        if examples:
+            try:
+                self.store.update_related(generation, examples)
+            except Exception:  # the index is current; the lists of these examples are computed on view meanwhile
+                log.exception("verwante voorbeelden na bijwerken niet berekend")
         self._tell(self.applied_listeners, applied)
         return count
 

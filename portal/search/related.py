@@ -1,43 +1,655 @@
-"""Related examples kept per index generation, computed when an example is indexed instead of per page view.
+"""Related examples ("more like this"), computed by whoever writes the index and stored with its generation.
 
-A "more like this" search costs tens of milliseconds and grows with the collection, so the lists are computed by the
-index writer right after it applied a change (for the changed examples and the examples that list them), and for
-the whole generation by a background warm-up after start-up or a rebuild. A page view only resolves the kept slugs
-to their current stored fields, skipping items that are gone or hidden since, so a list never shows a withdrawn
-example and always shows current titles. An example not computed yet is computed on first view and kept.
+An example's list holds the examples most similar to it: its *key terms* (the words that characterise it: frequent
+in it, rare in the collection, tf * idf, at most ``KEY_TERMS``) are scored against every other example with BM25 on
+the "all" field, each weighted by its key-term weight, plus ``THEME_BONUS`` per shared theme. Of the best
+``CANDIDATES``, examples from other regions come first (a visitor learns more from elsewhere), and
+``RELATED_KEPT`` are kept: pages show up to 5, and some may be hidden later.
 
-Only slugs are kept, per generation name: memory is a few hundred bytes per example.
+Cheap enough to run for the whole index at every rebuild (seconds of CPU at 10,000 examples):
+
+- key terms come from the index itself, one pass over the "all" postings, instead of analysing every text again
+  (``key_terms_from_index``); the words of the place and theme names (written twice into "all") do not count,
+  the title counts twice: the same text the key terms were taken from before;
+- scoring runs on bit planes over the examples (bit n = example n): each key term's BM25 impact, quantised, as
+  8 bitsets; a list is a few dozen big-integer additions and a selection of the best bits
+  (``ExampleSpace.related``), never Python work per matching document.
+
+The writer stores the lists in the generation directory (``RELATED_FILE``, written atomically, with the index
+state it was computed from); every process reads that file when it changes (``RelatedLists``) and only resolves
+the kept slugs at view time, skipping examples that are gone or hidden since (``QueryEngine.related``).
 """
 
 from __future__ import annotations
 
+import heapq
+import json
+import logging
+import math
+import os
+import secrets
 import threading
+from array import array
+from bisect import bisect_left
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from itertools import compress, repeat
+from operator import add, lt, mul, truediv
+from pathlib import Path
+
+from portal.search.masks import posting_blocks
+from portal.search.schema import ALL_REPEAT
+
+log = logging.getLogger(__name__)
+
+#: How many related examples are kept per example (pages show up to 5; some may be hidden later).
+RELATED_KEPT = 8
+#: The best this many are considered; of those, examples from other regions come first.
+CANDIDATES = RELATED_KEPT * 4 + 1
+#: Key terms per example.
+KEY_TERMS = 15
+#: Score added per theme shared with the example (BM25 units).
+THEME_BONUS = 3.0
+#: A key term is a word of 3+ letters, not a number, in fewer than this share of the documents.
+MAX_DOC_SHARE = 0.5
+#: BM25 parameters (as the ranking and Whoosh's BM25F).
+K1, B = 1.2, 0.75
+#: Impacts are quantised in steps of QUANTUM (8 bits: BM25 impacts stay below ~25); key-term weights relative to
+#: the example's strongest one, in WEIGHT_LEVELS steps.
+QUANTUM = 0.1
+WEIGHT_LEVELS = 15
+#: Memory for the per-term bit planes during a pass (a plane of 10,000 examples is 1.25 kB, 8 per term).
+PLANES_MB = 256
+
+#: The file in a generation directory (see portal.search.index).
+RELATED_FILE = "related.json"
+FORMAT = 1
+
+
+# -- the examples of one searcher ---------------------------------------------------------------------------
+
+
+class ExampleSpace:
+    """The live examples of one searcher numbered 0..E-1 (in document order), with what scoring needs."""
+
+    def __init__(self, searcher, planes_mb: int = PLANES_MB):
+        self.searcher = searcher
+        self._planes_budget = planes_mb * 1024 * 1024
+        self.leaves = []  # (reader, offset, local document -> example number or -1)
+        self.docnums: list[int] = []
+        for sub, offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            local = array("i", [-1]) * reader.doc_count_all()
+            for ids in _ids(reader, "type", "voorbeeld"):
+                for doc in ids:
+                    local[doc] = len(self.docnums)
+                    self.docnums.append(offset + doc)
+            self.leaves.append((reader, offset, local))
+        self.size = len(self.docnums)
+        self.everything = (1 << self.size) - 1
+        self.doc_count = max(1, searcher.doc_count())
+        self.doc_count_all = max(1, searcher.doc_count_all())
+        avg = searcher.avg_field_length("all", 1.0) or 1.0
+        #: K1 * (1 - B + B * length / average) per example: the length part of BM25.
+        self.norm = array("d")
+        for reader, _offset, local in self.leaves:
+            for doc, n in enumerate(local):
+                if n >= 0:
+                    length = reader.doc_field_length(doc, "all", 0) or 0
+                    self.norm.append(K1 * (1 - B + B * length / avg))
+        self.themes = self._values("thema")
+        self.regions = self._values("regio")
+        self._slugs: dict[int, str] = {}
+        self._df: dict[str, int] = {}
+        self._planes: dict[str, list[int]] = {}
+        self._planes_bytes = 0
+        self._postings: dict[str, tuple[array, array]] = {}
+
+    def keep_postings(self, term: str, docs: array, tfs: array) -> None:
+        """The examples' postings of ``term`` in one segment (segments in order), read by a whole pass: planes()
+        need not decode them again."""
+        kept = self._postings.get(term)
+        if kept is None:
+            self._postings[term] = (docs, tfs)
+        else:
+            kept[0].extend(docs)
+            kept[1].extend(tfs)
+
+    def _values(self, fieldname: str) -> dict[str, int]:
+        """{value: bitset of the examples having it} for a keyword field."""
+        out: dict[str, int] = {}
+        for reader, _offset, local in self.leaves:
+            if fieldname not in reader.indexed_field_names():
+                continue
+            for text in reader.lexicon(fieldname):
+                value = _text(text)
+                mask = 0
+                for ids in _ids(reader, fieldname, text):
+                    for doc in ids:
+                        if local[doc] >= 0:
+                            mask |= 1 << local[doc]
+                if mask:
+                    out[value] = out.get(value, 0) | mask
+        return out
+
+    def number(self, slug: str) -> int | None:
+        docnum = self.searcher.document_number(key=f"voorbeeld:{slug}")
+        if docnum is None:
+            return None
+        for reader, offset, local in self.leaves:
+            if offset <= docnum < offset + reader.doc_count_all():
+                n = local[docnum - offset]
+                return n if n >= 0 else None
+        return None
+
+    def slug(self, n: int) -> str:
+        slug = self._slugs.get(n)
+        if slug is None:
+            slug = self._slugs[n] = self.searcher.stored_fields(self.docnums[n])["slug"]
+        return slug
+
+    def slugs(self) -> list[str]:
+        return [self.slug(n) for n in range(self.size)]
+
+    def df(self, term: str) -> int:
+        found = self._df.get(term)
+        if found is None:
+            found = self._df[term] = self.searcher.doc_frequency("all", term)
+        return found
+
+    def key_weights(self, key_terms: Iterable[tuple[str, int]]) -> list[tuple[str, float]]:
+        """(term, weight) of an example's key terms as the collection is now, strongest first."""
+        out = []
+        for term, tf in key_terms:
+            df = self.df(term)
+            if 0 < df < self.doc_count * MAX_DOC_SHARE and tf > 0:
+                out.append((term, (1 + math.log(tf)) * math.log(self.doc_count / df)))
+        out.sort(key=lambda kv: (-kv[1], kv[0]))
+        return out[:KEY_TERMS]
+
+    def key_terms_of_text(self, text: str) -> list[tuple[str, int]]:
+        """Key terms (term, tf) of an example from its text (``key_text``): for an example that was just written,
+        or one whose list an index without stored lists computes on view."""
+        counts = Counter(t.text for t in self.searcher.schema["all"].analyzer(text, mode="index"))
+        weights = dict(self.key_weights((term, tf) for term, tf in counts.items() if _eligible(term)))
+        return sorted(((term, counts[term]) for term in weights), key=lambda kv: (-weights[kv[0]], kv[0]))
+
+    def planes(self, term: str) -> list[int]:
+        """The term's BM25 impact on "all" per example, quantised, as 8 bit planes (cached for this space)."""
+        found = self._planes.get(term)
+        if found is not None:
+            return found
+        docs, tfs = self._postings.get(term) or ([], [])
+        if not docs:
+            for reader, _offset, local in self.leaves:
+                for ids, weights in _blocks(reader, "all", term, weights=True):
+                    numbers = list(map(local.__getitem__, ids))
+                    examples = list(map(_IS_EXAMPLE, numbers))
+                    docs.extend(compress(numbers, examples))
+                    tfs.extend(compress(weights, examples))
+        # BM25 with Whoosh's idf, as the ranking; level = impact / QUANTUM, 1..255 (any match counts), at C speed.
+        idf = math.log(self.doc_count_all / (self.df(term) + 1)) + 1
+        scale = idf * (K1 + 1) / QUANTUM
+        impacts = map(mul, repeat(scale), map(truediv, tfs, map(add, tfs, map(self.norm.__getitem__, docs))))
+        found = _bit_planes(docs, map(min, repeat(255), map(max, repeat(1), map(round, impacts))), self.size)
+        size = sum(p.bit_length() for p in found) // 8 + 200
+        if self._planes_bytes + size > self._planes_budget:
+            self._planes.clear()
+            self._planes_bytes = 0
+        self._planes[term] = found
+        self._planes_bytes += size
+        return found
+
+    def related(self, n: int, key_terms: Iterable[tuple[str, int]]) -> tuple[str, ...]:
+        """The kept list of example ``n`` (its slugs), from its key terms."""
+        weights = self.key_weights(key_terms)
+        own_themes = [theme for theme, mask in self.themes.items() if mask >> n & 1]
+        if not weights and not own_themes:
+            return ()
+        strongest = weights[0][1] if weights else 1.0
+        unit = strongest / WEIGHT_LEVELS  # one weight level, in key-term weight units
+        total: list[int] = []
+        for term, weight in weights:
+            multiple = max(1, round(weight / unit))
+            planes = self.planes(term)
+            for shift in range(multiple.bit_length()):
+                if multiple >> shift & 1:
+                    _add(total, planes, shift)
+        bonus = max(1, round(THEME_BONUS / (QUANTUM * unit)))
+        for theme in own_themes:
+            for shift in range(bonus.bit_length()):
+                if bonus >> shift & 1:
+                    _add(total, [self.themes[theme]], shift)
+        matched = 0
+        for plane in total:
+            matched |= plane
+        best = _best(total, matched & self.everything & ~(1 << n), CANDIDATES)
+        own_regions = {region for region, mask in self.regions.items() if mask >> n & 1}
+        same = 0
+        for region in own_regions:
+            same |= self.regions[region]
+        # Of the best, examples from other regions first; within each, best first.
+        best.sort(key=lambda sd: (bool(same >> sd[1] & 1), -sd[0], sd[1]))
+        return tuple(self.slug(other) for _score, other in best[:RELATED_KEPT])
+
+
+#: A local document's example number is -1 when it is not an example.
+_IS_EXAMPLE = (-1).__lt__
+
+
+def _blocks(reader, fieldname: str, text, weights: bool = False):
+    """(ids, weights or None) of a term's postings in one segment, a block at a time (none when it lacks the term)."""
+    try:
+        matcher = reader.postings(fieldname, text)
+    except Exception:  # not in this segment
+        return
+    yield from posting_blocks(matcher, weights=weights)
+
+
+def _ids(reader, fieldname: str, text):
+    for ids, _weights in _blocks(reader, fieldname, text):
+        yield ids
+
+
+def _text(text) -> str:
+    return text.decode("utf-8") if isinstance(text, bytes) else text
+
+
+def _eligible(term: str) -> bool:
+    # A prepared phrase (schema.PhraseText) holds a space: its words count already.
+    return len(term) > 2 and not term.isdigit() and " " not in term
+
+
+#: bytes.translate tables: a level byte -> bit j when the level has bit b (_TABLES[b][j]).
+_TABLES = [[bytes((1 << j) if v >> b & 1 else 0 for v in range(256)) for j in range(8)] for b in range(8)]
+
+
+def _bit_planes(docs, levels, size: int) -> list[int]:
+    """Bit planes of per-document levels (0..255): plane b has the documents whose level has bit b. One byte per
+    document is set at C speed, then each plane is packed by slicing and translating those bytes."""
+    if not docs:
+        return []
+    flags = bytearray(((size >> 3) + 1) << 3)
+    deque(map(flags.__setitem__, docs, levels), maxlen=0)
+    slices = [flags[j::8] for j in range(8)]
+    planes = []
+    for tables in _TABLES:
+        plane = 0
+        for j, part in enumerate(slices):
+            plane |= int.from_bytes(part.translate(tables[j]), "little")
+        planes.append(plane)
+    while planes and not planes[-1]:
+        planes.pop()
+    return planes
+
+
+def _add(total: list[int], planes: list[int], shift: int) -> None:
+    """total += planes * 2**shift, per document (bit-sliced ripple-carry addition, in place)."""
+    carry = 0
+    at = shift
+    for plane in planes:
+        while len(total) <= at:
+            total.append(0)
+        current = total[at]
+        partial = current ^ plane
+        total[at] = partial ^ carry
+        carry = (current & plane) | (carry & partial)
+        at += 1
+    while carry:
+        if len(total) <= at:
+            total.append(0)
+        current = total[at]
+        total[at] = current ^ carry
+        carry &= current
+        at += 1
+
+
+def _lowest_bits(mask: int, count: int) -> list[int]:
+    """The ``count`` lowest set bits of ``mask`` (a few operations per bit: results are few, bitsets long)."""
+    out = []
+    while mask and len(out) < count:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
+
+
+def _best(total: list[int], mask: int, count: int) -> list[tuple[int, int]]:
+    """(score, document) of the ``count`` documents of ``mask`` with the highest sums, best first (ties: lowest
+    document first). Walks the planes from the top: a handful of bitset operations, then one lookup per result."""
+    chosen = 0
+    remaining = mask
+    need = count
+    for plane in reversed(total):
+        if need <= 0:
+            break
+        hit = remaining & plane
+        found = hit.bit_count()
+        if found >= need:
+            remaining = hit
+        else:
+            chosen |= hit
+            need -= found
+            remaining &= ~plane
+    docs = _lowest_bits(chosen, count)
+    if need > 0:
+        docs += _lowest_bits(remaining, need)  # equal sums: the lowest numbers
+    width = (max(docs, default=0) >> 3) + 1
+    rows = [plane.to_bytes(max(width, (plane.bit_length() + 7) >> 3), "little") for plane in total]
+    scored = []
+    for doc in docs:
+        byte, bit = doc >> 3, doc & 7
+        scored.append((sum((row[byte] >> bit & 1) << b for b, row in enumerate(rows)), doc))
+    scored.sort(key=lambda sd: (-sd[0], sd[1]))
+    return scored
+
+
+# -- the whole index ----------------------------------------------------------------------------------------------
+
+
+def left_out(document: dict) -> list[tuple[str, int]]:
+    """(text, times) of what an example document writes into "all" besides its key text (key_text): place,
+    themes and meta, as often as "all" holds them (schema.ALL_REPEAT). Taken before the document is indexed."""
+    return [(str(document.get(name) or ""), ALL_REPEAT[name]) for name in ("place", "themes", "meta")
+            if document.get(name)]
+
+
+def key_terms_from_index(space: ExampleSpace, left_out_texts: dict[str, list[tuple[str, int]]]
+                         ) -> list[list[tuple[str, int]]]:
+    """The key terms (term, tf) of every example, from one pass over the "all" and "title" postings.
+
+    "all" holds title, place, themes, summary, meta and body (schema.ALL_REPEAT); the key terms come from
+    ``key_text``: the texts of ``left_out_texts`` ({slug: left_out(document)}) are analysed (once per distinct text)
+    and taken off, the title's postings are added once more.
+    """
+    analyzer = space.searcher.schema["all"].analyzer
+    analysed: dict[str, Counter] = {}
+
+    def counts(text: str) -> Counter:
+        found = analysed.get(text)
+        if found is None:
+            found = analysed[text] = Counter(t.text for t in analyzer(text, mode="index"))
+        return found
+
+    # {term: {example: tf correction}}: the title once more, the left-out texts off.
+    corrections: dict[str, dict[int, float]] = {}
+    for n in range(space.size):
+        for text, times in left_out_texts.get(space.slug(n), ()):
+            for term, found in counts(text).items():
+                by_doc = corrections.setdefault(term, {})
+                by_doc[n] = by_doc.get(n, 0.0) - times * found
+    analysed.clear()
+    for reader, _offset, local in space.leaves:
+        if "title" not in reader.indexed_field_names():
+            continue
+        for text in reader.lexicon("title"):
+            term = _text(text)
+            if not _eligible(term):
+                continue
+            by_doc = corrections.setdefault(term, {})
+            for ids, weights in posting_blocks(reader.postings("title", text), weights=True):
+                for doc, tf in zip(ids, weights, strict=True):
+                    n = local[doc]
+                    if n >= 0:
+                        by_doc[n] = by_doc.get(n, 0.0) + tf
+
+    limit = space.doc_count * MAX_DOC_SHARE
+    frequency: dict[str, int] = {}
+    for reader, _offset, _local in space.leaves:
+        for text, info in reader.iter_field("all"):
+            term = _text(text)
+            frequency[term] = frequency.get(term, 0) + info.doc_frequency()
+    # Per example a min-heap of its KEY_TERMS strongest (weight, term, tf) so far, and the weakest of them in
+    # ``weakest``: the postings that beat it are picked at C speed (maps and compress), so Python runs only for
+    # the few that enter a heap. The examples' postings are kept for the scoring (ExampleSpace.planes): decoding
+    # them is the larger part of the pass, and is done once.
+    heaps = [[(0.0, "", 0)] * KEY_TERMS for _ in range(space.size)]
+    weakest = [0.0] * space.size
+    log_n = math.log(space.doc_count)
+    replace = heapq.heapreplace
+    for reader, _offset, local in space.leaves:
+        for text in reader.lexicon("all"):
+            term = _text(text)
+            df = frequency.get(term, 0)
+            if not (_eligible(term) and 0 < df < limit):
+                continue
+            numbers, weights = [], []
+            for ids, block in posting_blocks(reader.postings("all", text), weights=True):
+                numbers.extend(map(local.__getitem__, ids))
+                weights.extend(block)
+            examples = list(map(_IS_EXAMPLE, numbers))
+            docs, tfs = array("i", compress(numbers, examples)), array("f", compress(weights, examples))
+            space.keep_postings(term, docs, tfs)
+            idf = log_n - math.log(df)
+            fixes = corrections.get(term)
+            fixed = []
+            if fixes:  # these get an infinite bar on the C path, then Python with their corrected tf
+                for n, fix in fixes.items():
+                    at = bisect_left(docs, n)
+                    if at < len(docs) and docs[at] == n:
+                        fixed.append((n, weakest[n], tfs[at] + fix))
+                        weakest[n] = math.inf
+            weight_of = {tf: (1 + math.log(tf)) * idf for tf in set(tfs) if tf >= 1}
+            for n, tf in compress(zip(docs, tfs, strict=True), map(lt, map(weakest.__getitem__, docs),
+                                                      map(weight_of.get, tfs, repeat(0.0)))):
+                heap = heaps[n]
+                replace(heap, (weight_of[tf], term, int(tf)))
+                weakest[n] = heap[0][0]
+            for n, bar, tf in fixed:
+                weakest[n] = bar
+                weight = (1 + math.log(tf)) * idf if tf >= 1 else 0.0
+                if weight > bar:
+                    heap = heaps[n]
+                    replace(heap, (weight, term, int(tf)))
+                    weakest[n] = heap[0][0]
+    return [[(term, tf) for _w, term, tf in sorted(heap, reverse=True) if tf] for heap in heaps]
+
+
+def compute_all(searcher, left_out_texts: dict[str, list[tuple[str, int]]]) -> RelatedState:
+    """Every example's list and key terms (a rebuild); ``left_out_texts``: {slug: left_out(document)}."""
+    space = ExampleSpace(searcher)
+    key_terms = key_terms_from_index(space, left_out_texts)
+    state = RelatedState(toc=_toc(searcher))
+    for n in range(space.size):
+        slug = space.slug(n)
+        state.key_terms[slug] = key_terms[n]
+        state.lists[slug] = space.related(n, key_terms[n])
+    return state
+
+
+def update(state: RelatedState | None, searcher, changed: set[str]) -> RelatedState:
+    """The lists after the writer applied changes to the examples ``changed`` (slugs; those no longer in the index
+    left it). Recomputed: the changed examples, the examples that listed them, and the examples they list before
+    and after the change (a changed example may now resemble examples that did not list it yet)."""
+    space = ExampleSpace(searcher)
+    state = RelatedState() if state is None else RelatedState(state.toc, dict(state.lists), dict(state.key_terms))
+    affected = {other for slug in changed for other in state.lists.get(slug, ())}
+    affected.update(owner for owner, kept in state.lists.items() if changed.intersection(kept))
+    for slug in sorted(changed):
+        n = space.number(slug)
+        if n is None:
+            state.lists.pop(slug, None)
+            state.key_terms.pop(slug, None)
+            continue
+        state.key_terms[slug] = space.key_terms_of_text(key_text(searcher.stored_fields(space.docnums[n])))
+        state.lists[slug] = space.related(n, state.key_terms[slug])
+        affected.update(state.lists[slug])
+    for slug in sorted(affected - changed):
+        n = space.number(slug)
+        if n is None:
+            state.lists.pop(slug, None)
+            state.key_terms.pop(slug, None)
+            continue
+        if slug not in state.key_terms:  # the stored state lacked it (an older index)
+            state.key_terms[slug] = space.key_terms_of_text(key_text(searcher.stored_fields(space.docnums[n])))
+        state.lists[slug] = space.related(n, state.key_terms[slug])
+    state.toc = _toc(searcher)
+    return state
+
+
+def compute_one(space: ExampleSpace, slug: str) -> tuple[str, ...] | None:
+    """One example's list, from its stored text (a page whose list the stored lists lack); None if not an example."""
+    n = space.number(slug)
+    if n is None:
+        return None
+    return space.related(n, space.key_terms_of_text(key_text(space.searcher.stored_fields(space.docnums[n]))))
+
+
+def resolve_kept(view, kept: tuple[str, ...], limit: int) -> list[dict]:
+    """The kept slugs as they are now in ``view`` (an IndexView): gone or hidden examples are skipped, titles are
+    current."""
+    searcher = view.searcher
+    out = []
+    for other in kept:
+        key = f"voorbeeld:{other}"
+        if key in view.hidden:
+            continue
+        docnum = searcher.document_number(key=key)
+        if docnum is None:
+            continue
+        fields = searcher.stored_fields(docnum)
+        data = json.loads(fields.get("data") or "{}")
+        out.append({
+            "slug": fields["slug"],
+            "title": fields["title"],
+            "place": data.get("place", ""),
+            "summary": fields.get("summary", ""),
+            "route": data.get("route", "voorbeeld"),
+        })
+        if len(out) >= limit:
+            break
+    return out
+
+
+def key_text(document: dict) -> str:
+    """The text an example's key terms come from: title twice, summary and body (all stored in the index)."""
+    return "\n".join(str(document.get(name) or "") for name in ("title", "title", "summary", "body"))
+
+
+def _toc(searcher) -> int:
+    return int(searcher.reader().generation() or 0) if hasattr(searcher.reader(), "generation") else 0
+
+
+# -- the file -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class RelatedState:
+    """What RELATED_FILE holds: per example its kept list and its key terms, and the index state (TOC generation)
+    they were computed from."""
+
+    toc: int = 0
+    lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    key_terms: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+    def dumps(self) -> str:
+        """Three JSON lines: header, lists, key terms (readers stop after the second). Slugs and terms are
+        numbered once: the file stays about 150 bytes per example."""
+        slugs = sorted(set(self.lists) | set(self.key_terms) | {s for kept in self.lists.values() for s in kept})
+        number = {slug: n for n, slug in enumerate(slugs)}
+        terms = sorted({term for keys in self.key_terms.values() for term, _tf in keys})
+        term_number = {term: n for n, term in enumerate(terms)}
+        header = {"format": FORMAT, "toc": self.toc, "examples": len(self.lists)}
+        lists = {"slugs": slugs, "lists": {str(number[s]): [number[o] for o in kept] for s, kept in self.lists.items()}}
+        keys = {"terms": terms,
+                "keys": {str(number[s]): [x for term, tf in kt for x in (term_number[term], tf)]
+                         for s, kt in self.key_terms.items()}}
+        return "\n".join(json.dumps(part, separators=(",", ":"), ensure_ascii=False)
+                         for part in (header, lists, keys)) + "\n"
+
+    @classmethod
+    def read(cls, path: Path, key_terms: bool = True) -> RelatedState | None:
+        """The state in a generation directory, or None when there is none or it is unreadable (an index built
+        before lists were stored, or a damaged file: lists are then computed on view)."""
+        try:
+            with (path / RELATED_FILE).open(encoding="utf-8") as f:
+                header = json.loads(f.readline())
+                if not isinstance(header, dict) or header.get("format") != FORMAT:
+                    return None
+                part = json.loads(f.readline())
+                slugs = part["slugs"]
+                state = cls(int(header["toc"]))
+                state.lists = {slugs[int(s)]: tuple(slugs[o] for o in kept) for s, kept in part["lists"].items()}
+                if key_terms:
+                    part = json.loads(f.readline())
+                    terms = part["terms"]
+                    state.key_terms = {slugs[int(s)]: [(terms[flat[i]], int(flat[i + 1]))
+                                                       for i in range(0, len(flat) - 1, 2)]
+                                       for s, flat in part["keys"].items()}
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError):
+            log.warning("verwante voorbeelden in %s onleesbaar; ze worden bij bekijken berekend", path, exc_info=True)
+            return None
+        return state
+
+    def write(self, path: Path) -> None:
+        tmp = path / f".{RELATED_FILE}.{secrets.token_hex(4)}.tmp"
+        tmp.write_text(self.dumps(), encoding="utf-8")
+        os.replace(tmp, path / RELATED_FILE)
+
+
+def file_identity(path: Path) -> tuple | None:
+    """Changes whenever the file is replaced (os.replace gives it a new inode)."""
+    try:
+        st = (path / RELATED_FILE).stat()
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+# -- in a process -------------------------------------------------------------------------------------------------
 
 
 class RelatedLists:
+    """The lists a process serves: those of its generation's file (read again whenever the file is replaced) and,
+    for examples the file lacks, lists computed on view, kept until the index changes."""
+
     def __init__(self):
-        self._generation: str | None = None
-        self._lists: dict[str, tuple[str, ...]] = {}
         self._lock = threading.Lock()
+        self._source: tuple | None = None  # (generation path, file identity) of the lists read
+        self._lists: dict[str, tuple[str, ...]] = {}
+        self._toc = -1
+        self._computed: tuple[object, dict[str, tuple[str, ...]]] = (None, {})
+        #: Lists this process computed on view (tests and logs: a stored list needs none).
+        self.computed_on_view = 0
 
-    def get(self, generation: str, slug: str) -> tuple[str, ...] | None:
+    def follow(self, path: Path | None) -> None:
+        """Read the generation's file when it is new or replaced (a stat per call; no lock held while parsing)."""
+        if path is None:
+            return
+        source = (str(path), file_identity(path))
         with self._lock:
-            if generation != self._generation:
-                return None
-            return self._lists.get(slug)
+            if source == self._source:
+                return
+        state = RelatedState.read(path, key_terms=False) if source[1] is not None else None
+        with self._lock:
+            self._source = source
+            self._lists = state.lists if state is not None else {}
+            self._toc = state.toc if state is not None else -1
 
-    def put(self, generation: str, slug: str, related: tuple[str, ...]) -> None:
+    def get(self, path: Path, version, slug: str) -> tuple[str, ...] | None:
         with self._lock:
-            if generation != self._generation:
-                self._generation, self._lists = generation, {}
-            self._lists[slug] = related
+            if self._source is not None and self._source[0] == str(path):
+                kept = self._lists.get(slug)
+                if kept is not None:
+                    return kept
+            key, computed = self._computed
+            return computed.get(slug) if key == (str(path), version) else None
 
-    def listing(self, generation: str, slugs: set[str]) -> set[str]:
-        """The examples whose kept list names one of ``slugs``."""
+    def put_computed(self, path: Path, version, slug: str, kept: tuple[str, ...]) -> None:
         with self._lock:
-            if generation != self._generation:
-                return set()
-            return {owner for owner, related in self._lists.items() if slugs.intersection(related)}
+            key = (str(path), version)
+            if self._computed[0] != key:
+                self._computed = (key, {})
+            self._computed[1][slug] = kept
+            self.computed_on_view += 1
+
+    @property
+    def toc(self) -> int:
+        """The index state (TOC generation) the lists read were computed from; -1 without a file."""
+        return self._toc
 
     def __len__(self) -> int:
         return len(self._lists)

@@ -26,7 +26,7 @@ from portal.search.keeper import IndexKeeper, IndexView
 from portal.search.masks import MaskCache, MaskEvaluator, bitmask, live_mask, posting_ids, segment_key
 from portal.search.query import ALTERNATIVE_BOOST, BuiltQuery, ParsedQuery, build, parse, spelling_candidates
 from portal.search.ranking import Ranker
-from portal.search.related import RelatedLists
+from portal.search.related import ExampleSpace, RelatedLists, compute_one, resolve_kept
 from portal.search.schema import FACETS, FIELD_WEIGHTS, HIGHLIGHT_FIELDS
 from portal.search.snippets import snippets
 from portal.search.thesaurus import Thesaurus
@@ -167,6 +167,7 @@ class QueryEngine:
         #: the keeper's lock, which serialises reads.
         self._labels_version = -1
         self._related = RelatedLists()
+        self._related_space: tuple[int, ExampleSpace] | None = None
 
     def _facet_masks(self, searcher):
         key = id(searcher), searcher.reader().generation()
@@ -476,23 +477,6 @@ class QueryEngine:
                     )
         return out[:limit]
 
-    def _key_terms(self, searcher, stored: dict, count: int = 15) -> list[tuple[str, float]]:
-        """The terms that characterise a document: frequent in it, rare in the collection (tf * idf)."""
-        analyzer = searcher.schema["all"].analyzer
-        text = " ".join(str(stored.get(n) or "") for n in ("title", "title", "summary", "body"))
-        freq: dict[str, int] = {}
-        for token in analyzer(text):
-            if len(token.text) > 2 and not token.text.isdigit():
-                freq[token.text] = freq.get(token.text, 0) + 1
-        total = max(1, searcher.doc_count())
-        scored = []
-        for term, tf in freq.items():
-            df = searcher.doc_frequency("all", term)
-            if 0 < df < total * 0.5:
-                scored.append((term, (1 + math.log(tf)) * math.log(total / df)))
-        scored.sort(key=lambda kv: -kv[1])
-        return scored[:count]
-
     #: A query that touches what every search needs (facet bitsets, labels, ranking planes, snippets).
     WARM_UP_QUERY = "onderwijs jeugdhulp"
 
@@ -578,105 +562,22 @@ class QueryEngine:
             done += frequency[term]
         return words, done
 
-    #: How many related examples are kept per example (pages show up to 5; some may be hidden later).
-    RELATED_KEPT = 8
-
     def related(self, slug: str, limit: int = 5) -> list[dict]:
-        """More like this for a practice example: similar examples, those from other regions first."""
+        """More like this for a practice example (portal.search.related): the list stored with the index
+        generation, or for an example it lacks (an index built before lists were stored), one computed now and kept
+        until the index changes. Resolved against the current index: gone or hidden examples are skipped."""
+        generation = self.keeper.generation
+        self._related.follow(generation.path if generation is not None else None)  # outside the lock: may parse
         with self.keeper.reading() as view:
             if view.searcher is None:
                 return []
-            kept = self._related.get(view.generation.name, slug)
+            path = view.generation.path
+            kept = self._related.get(path, view.version, slug)
             if kept is None:
-                kept = self._related_slugs(view, slug)
+                if self._related_space is None or self._related_space[0] != view.version:
+                    self._related_space = (view.version, ExampleSpace(view.searcher, planes_mb=16))
+                kept = compute_one(self._related_space[1], slug)
                 if kept is None:
                     return []
-                self._related.put(view.generation.name, slug, kept)
-            return self._resolve_related(view, kept, limit)
-
-    def related_to_refresh(self, keys: set[str]) -> list[str]:
-        """After the writer applied ``keys`` (``doc_type:slug``): the examples whose lists may have changed: the
-        changed examples, the examples they list and the examples that list them."""
-        changed = {key.split(":", 1)[1] for key in keys if key.startswith("voorbeeld:")}
-        if not changed:
-            return []
-        with self.keeper.reading() as view:
-            if view.searcher is None:
-                return []
-            name = view.generation.name
-            affected = set(changed) | self._related.listing(name, changed)
-            for slug in changed:
-                affected.update(self._related.get(name, slug) or ())
-        return sorted(affected)
-
-    def example_slugs(self) -> list[str]:
-        with self.keeper.reading() as view:
-            if view.searcher is None:
-                return []
-            return sorted(fields["slug"] for fields in view.searcher.documents(type="voorbeeld"))
-
-    def keep_related(self, slug: str) -> tuple[str, ...]:
-        """Compute and keep the related list of one example (one short hold of the reading lock); returns it."""
-        return self._compute_and_keep(slug)
-
-    def _compute_and_keep(self, slug: str) -> tuple[str, ...]:
-        with self.keeper.reading() as view:
-            if view.searcher is None:
-                return ()
-            kept = self._related_slugs(view, slug)
-            if kept is None:
-                return ()
-            self._related.put(view.generation.name, slug, kept)
-            return kept
-
-    def _related_slugs(self, view: IndexView, slug: str) -> tuple[str, ...] | None:
-        searcher = view.searcher
-        docnum = searcher.document_number(key=f"voorbeeld:{slug}")
-        if docnum is None:
-            return None
-        stored = searcher.stored_fields(docnum)
-        own_regions = {r for r in (stored.get("regio") or "").split(",") if r}
-        own_themes = [t for t in (stored.get("thema") or "").split(",") if t]
-        subqueries: list[wq.Query] = [
-            wq.Term("all", term, boost=weight) for term, weight in self._key_terms(searcher, stored)
-        ]
-        subqueries.extend(wq.Term("thema", t, boost=3.0) for t in own_themes)
-        if not subqueries:
-            return ()
-        results = searcher.search(
-            wq.Or(subqueries),
-            limit=self.RELATED_KEPT * 4 + 1,
-            filter=wq.Term("type", "voorbeeld"),
-            mask={docnum},
-        )
-        ranked = []
-        for hit in results:
-            same_region = bool(own_regions & set((hit.get("regio") or "").split(",")))
-            ranked.append((same_region, -hit.score, hit["slug"]))
-        ranked.sort(key=lambda r: (r[0], r[1]))
-        return tuple(other for _same, _score, other in ranked[: self.RELATED_KEPT])
-
-    @staticmethod
-    def _resolve_related(view: IndexView, kept: tuple[str, ...], limit: int) -> list[dict]:
-        """The kept slugs as they are now: gone or hidden examples are skipped, titles are current."""
-        searcher = view.searcher
-        out = []
-        for other in kept:
-            key = f"voorbeeld:{other}"
-            if key in view.hidden:
-                continue
-            docnum = searcher.document_number(key=key)
-            if docnum is None:
-                continue
-            fields = searcher.stored_fields(docnum)
-            data = json.loads(fields.get("data") or "{}")
-            out.append({
-                "slug": fields["slug"],
-                "title": fields["title"],
-                "place": data.get("place", ""),
-                "summary": fields.get("summary", ""),
-                "route": data.get("route", "voorbeeld"),
-            })
-            if len(out) >= limit:
-                break
-        return out
+                self._related.put_computed(path, view.version, slug, kept)
+            return resolve_kept(view, kept, limit)

@@ -24,14 +24,10 @@ from portal.search.thesaurus import Thesaurus
 
 log = logging.getLogger(__name__)
 
-#: Related-list work item: every example of the current generation.
-ALL_EXAMPLES = "*"
-#: How often the background preparation looks again whether the process has become idle.
+#: How often the background warm-up looks again whether the process has become idle.
 IDLE_POLL_SECONDS = 0.02
-
-
-class Bulk(str):
-    """One example's related list as part of a whole-index pass (start-up, rebuild, swap): done in idle time only."""
+#: Warm-up work items: a new generation (start-up, rebuild, swap), or changes the writer applied.
+INSTALLED, APPLIED = "installed", "applied"
 
 __all__ = ["FACETS", "PAGE_SIZE", "SORTS", "Filters", "Outcome", "SearchService", "snippets"]
 
@@ -40,86 +36,70 @@ class SearchService:
     def __init__(self, index_dir: str, session_factory: sessionmaker | None = None, thesaurus: Thesaurus | None = None):
         self.keeper = IndexKeeper(index_dir, session_factory)
         self.queries = QueryEngine(self.keeper, session_factory, thesaurus)
-        #: keys the writer applied, (slug, whether the examples its new list names are recomputed too), or None.
-        self._related_work: queue.Queue[str | Bulk | frozenset[str] | tuple[str, bool] | None] = queue.Queue()
-        self._related_worker: threading.Thread | None = None
-        self._related_stopping = threading.Event()
-        #: Whether the process serves no request now (set by the application; see portal.activity). A whole-index
-        #: pass (minutes of CPU at 10,000 examples) waits for it, so it never competes with visitors for the GIL;
-        #: pages compute a missing list on view meanwhile.
+        self._warm_work: queue.Queue[str | None] = queue.Queue()
+        self._warm_worker: threading.Thread | None = None
+        self._warm_stopping = threading.Event()
+        #: Whether the process serves no request now (set by the application; see portal.activity). Preparing the
+        #: frequent words (seconds of CPU) waits for it, so it never competes with visitors for the GIL.
         self.idle: Callable[[], bool] = lambda: True
 
-    # -- related lists (portal.search.related) --------------------------------------------------------
+    # -- background warm-up ---------------------------------------------------------------------------
 
-    def start_related_worker(self, warm_up: bool = True) -> None:
-        """Keep related-example lists current in a background thread: after each change the writer applied, and
-        (``warm_up``) for every example after start-up, a rebuild or a swap. Page views then only read them."""
-        if self._related_worker is not None:
+    def start_warm_up_worker(self) -> None:
+        """Keep the searcher's caches warm in a background thread: after each change the writer applied (a new
+        searcher), and, in idle time, the most frequent words after start-up, a rebuild or a swap."""
+        if self._warm_worker is not None:
             return
-        self._related_stopping.clear()  # a worker started again after stop_related_worker
-        self.keeper.applied_listeners.append(self._queue_changed)
-        if warm_up:
-            self.keeper.installed_listeners.append(self._queue_all)
-            self._queue_all()
-        self._related_worker = threading.Thread(target=self._run_related, name="search-related", daemon=True)
-        self._related_worker.start()
+        self._warm_stopping.clear()  # a worker started again after stop_warm_up_worker
+        self.keeper.applied_listeners.append(self._queue_applied)
+        self.keeper.installed_listeners.append(self._queue_installed)
+        self._queue_installed()
+        self._warm_worker = threading.Thread(target=self._run_warm_up, name="search-warm-up", daemon=True)
+        self._warm_worker.start()
 
-    def _queue_changed(self, keys: set[str]) -> None:
-        # Called in the index writer's thread: only hand over; reading the index here would make the writer wait
-        # for readers, and the next change would wait for it.
-        self._related_work.put(frozenset(keys))
+    def _queue_applied(self, _keys: set[str]) -> None:
+        # Called in the index writer's thread: only hand over, the writer must not wait for readers.
+        self._warm_work.put(APPLIED)
 
-    def _queue_all(self) -> None:
-        self._related_work.put(ALL_EXAMPLES)
+    def _queue_installed(self) -> None:
+        self._warm_work.put(INSTALLED)
 
-    def _run_related(self) -> None:
+    def _run_warm_up(self) -> None:
         while True:
-            work = self._related_work.get()
+            work = self._warm_work.get()
             try:
                 if work is None:
                     return
-                if (work is ALL_EXAMPLES or isinstance(work, Bulk)) and not self._wait_until_idle():
-                    return
-                for follow_up in self._related_step(work):
-                    self._related_work.put(follow_up)
-            except Exception:  # an index swapped or closed under us: such lists are computed on view instead
-                log.debug("related lists for %r not computed", work, exc_info=True)
+                if work == INSTALLED:
+                    if not self._wait_until_idle():
+                        return
+                    self.queries.warm_up()
+                    self.warm_terms()
+                else:
+                    self.queries.warm_up()
+            except Exception:  # an index swapped or closed under us: the next search fills the caches instead
+                log.debug("zoekindex: voorbereiden na %s mislukt", work, exc_info=True)
             finally:
-                self._related_work.task_done()
+                self._warm_work.task_done()
 
     def _wait_until_idle(self) -> bool:
         """Wait until no request is being served; False when the service is closing meanwhile."""
         while not self.idle():
-            if self._related_stopping.wait(IDLE_POLL_SECONDS):
+            if self._warm_stopping.wait(IDLE_POLL_SECONDS):
                 return False
-        return not self._related_stopping.is_set()
+        return not self._warm_stopping.is_set()
 
     @property
     def preparing(self) -> bool:
-        """Whether related lists or warm-up work are still queued or running."""
-        return self._related_work.unfinished_tasks > 0
+        """Whether warm-up work is still queued or running."""
+        return self._warm_work.unfinished_tasks > 0
 
-    def _related_step(self, work) -> list[tuple[str, bool]]:
-        """Do one piece of related-list work; returns the pieces it leads to."""
-        if work is ALL_EXAMPLES:  # start-up, rebuild or swap: a new index whose caches are all empty
-            self.queries.warm_up()
-            self.warm_terms()
-            return [Bulk(slug) for slug in self.queries.example_slugs()]
-        if isinstance(work, frozenset):  # keys the writer applied: a new searcher, whose caches start empty
-            self.queries.warm_up()
-            changed = {key.split(":", 1)[1] for key in work if key.startswith("voorbeeld:")}
-            # A changed example may now resemble others that did not list it yet: recompute those it lists too.
-            return [(slug, slug in changed) for slug in self.queries.related_to_refresh(set(work))]
-        slug, propagate = (work, False) if isinstance(work, Bulk) else work
-        listed = self.queries.keep_related(slug)
-        return [(other, False) for other in listed] if propagate else []
-
-    def stop_related_worker(self) -> None:
-        if self._related_worker is not None:
-            self._related_stopping.set()
-            self._related_work.put(None)
-            self._related_worker.join(timeout=10)
-            self._related_worker = None
+    def stop_warm_up_worker(self) -> None:
+        if self._warm_worker is not None:
+            self._warm_stopping.set()
+            self._warm_work.put(None)
+            self._warm_worker.join(timeout=10)
+            self._warm_worker = None
 
     def warm_terms(self) -> tuple[int, int]:
         """Prepare the most frequent words (QueryEngine.warm_terms); logs what it took."""
@@ -149,8 +129,8 @@ class SearchService:
     def rebuild(self, on_progress: Callable[[int], None] | None = None, empty_on_error: bool = False) -> Generation:
         return self.keeper.rebuild(on_progress, empty_on_error)
 
-    def rebuild_from(self, documents, position: Position | None = None) -> Generation:
-        return self.keeper.rebuild_from(documents, position)
+    def rebuild_from(self, documents, position: Position | None = None, related_lists: bool = False) -> Generation:
+        return self.keeper.rebuild_from(documents, position, related_lists)
 
     def start_worker(self) -> None:
         self.keeper.start_worker()
@@ -168,7 +148,7 @@ class SearchService:
         return self.keeper.state()
 
     def close(self) -> None:
-        self.stop_related_worker()
+        self.stop_warm_up_worker()
         self.keeper.close()
 
     # -- querying -----------------------------------------------------------------------------------
