@@ -1,14 +1,21 @@
-"""Related examples are computed when examples are indexed (portal.search.related), not per page view, and a kept
-list never shows a withdrawn example or an old title."""
+"""Related examples are computed by whoever writes the index and stored with its generation (portal.search.related):
+a web process only reads them, a kept list never shows a withdrawn example or an old title, and an index without
+the stored lists still works."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from conftest import wait_for
+from conftest import Site, wait_for
 from sqlalchemy import select
+from test_search_lifecycle import write_ini
 
 from portal.content.models import PracticeExample, Status
 from portal.search import SearchService
+from portal.search.index import CURRENT
+from portal.search.related import RELATED_FILE, RELATED_KEPT, RelatedState
+from portal.search.scripts import main as reindex_main
 
 SLUG = "koesterklas-nunspeet"
 
@@ -17,106 +24,136 @@ def service_of(site) -> SearchService:
     return site.registry["search_service"]
 
 
-def kept(site, slug: str) -> tuple[str, ...] | None:
+def generation_dir(site) -> Path:
+    root = Path(site.settings["search.index_dir"])
+    return root / (root / CURRENT).read_text().strip()
+
+
+def stored(site) -> RelatedState:
+    state = RelatedState.read(generation_dir(site))
+    assert state is not None
+    return state
+
+
+def computed(site) -> int:
+    """Lists this process computed itself (on view) since it started."""
+    return service_of(site).queries._related.computed_on_view
+
+
+def published_examples(site) -> set[str]:
+    with site.session() as s:
+        return set(s.scalars(select(PracticeExample.slug).where(PracticeExample.status == Status.PUBLISHED)))
+
+
+def related_slugs(site, slug: str, limit: int = 5) -> list[str]:
+    return [r["slug"] for r in service_of(site).related(slug, limit=limit)]
+
+
+def add_twin(site, slug: str = SLUG, twin: str = "koesterklas-tweede-locatie") -> str:
+    """A published copy of ``slug`` in no region (lists put examples from other regions first)."""
+    with site.session() as s:
+        original = s.scalars(select(PracticeExample).where(PracticeExample.slug == slug)).one()
+        copy = PracticeExample(
+            slug=twin, title=original.title + " (tweede locatie)", summary=original.summary, place="Elders",
+            gemeente_id=None, youth_region_id=None, province_id=None, target_group=original.target_group,
+            background=original.background, approach=original.approach, results=original.results,
+            lessons=original.lessons, financing=original.financing, status=Status.PUBLISHED,
+        )
+        copy.themes = list(original.themes)
+        s.add(copy)
+    return twin
+
+
+def test_every_list_exists_right_after_a_rebuild_and_no_process_computes_one(site, tmp_path):
+    assert reindex_main([str(write_ini(site, tmp_path / "test.ini"))]) == 0
+    state = stored(site)
+    examples = published_examples(site)
+    assert set(state.lists) == examples
+    for slug, kept in state.lists.items():
+        assert len(kept) == RELATED_KEPT and slug not in kept and set(kept) <= examples
     service = service_of(site)
-    return service.queries._related.get(service.generation.name, slug)
+    wait_for(lambda: service.generation.name == generation_dir(site).name, timeout=3.0)
+    for slug in examples:
+        shown = related_slugs(site, slug)
+        assert shown == list(state.lists[slug][:5])
+    page = site.testapp().get(f"/voorbeelden/{SLUG}", status=200)
+    assert f'/voorbeelden/{state.lists[SLUG][0]}"' in page.text
+    assert computed(site) == 0
 
 
-def all_kept(site) -> bool:
+def test_lists_put_examples_from_other_regions_first(site):
+    """With 25 examples every other example is a candidate: a list never has one from its own region before one
+    from elsewhere."""
     service = service_of(site)
-    return all(kept(site, slug) is not None for slug in service.queries.example_slugs())
+    with service.keeper.reading() as view:
+        searcher = view.searcher
+        region = {fields["slug"]: set((fields.get("regio") or "").split(",")) - {""}
+                  for fields in searcher.documents(type="voorbeeld")}
+    for slug, kept in stored(site).lists.items():
+        same = [bool(region[slug] & region[other]) for other in kept]
+        assert same == sorted(same), (slug, kept)
 
 
-@pytest.fixture
-def site(site_factory):
-    """A site that warms the related lists up at start, as production does (the test default is off)."""
-    return site_factory(**{"search.warmup": "true"})
+def test_an_edit_applied_by_one_app_is_served_by_another_without_computing(site_factory):
+    """App A runs the index writer; app B (same database and index directory, no writer) reads A's lists."""
+    a = site_factory()
+    b = Site(a.db_url, a.workdir.parent / "b", **{"search.index_dir": a.settings["search.index_dir"],
+                                                     "search.writer": "false"})
+    try:
+        assert len(related_slugs(b, SLUG)) == 5
+        twin = add_twin(a)
+        assert wait_for(lambda: twin in (stored(a).lists.get(SLUG) or ()), timeout=5.0) < 5.0
+        assert wait_for(lambda: twin in related_slugs(b, SLUG), timeout=5.0) < 5.0
+        assert SLUG in related_slugs(b, twin)  # the new example's own list, computed by A's writer
+        assert computed(b) == 0 and computed(a) == 0
+    finally:
+        b.close()
 
 
-def test_lists_are_computed_after_start_up_without_a_page_view(site):
-    assert wait_for(lambda: all_kept(site), timeout=10.0) < 10.0
-    assert len(kept(site, SLUG)) > 0
-    assert SLUG not in kept(site, SLUG)
+def test_unpublishing_an_example_removes_it_from_every_list_shown_at_once(site):
+    state = stored(site)
+    first = related_slugs(site, SLUG)[0]
+    owners = sorted(slug for slug, kept in state.lists.items() if first in kept[:5])
+    assert SLUG in owners
+    with site.session() as s:
+        s.scalars(select(PracticeExample).where(PracticeExample.slug == first)).one().status = Status.WITHDRAWN
+    # At commit, before the writer removed it from the index: hidden, never shown.
+    for owner in owners:
+        assert first not in related_slugs(site, owner), owner
+    page = site.testapp().get(f"/voorbeelden/{SLUG}", status=200)
+    assert f'/voorbeelden/{first}"' not in page.text
+    # Once applied, the writer stored lists without it, each still full.
+    assert wait_for(lambda: all(first not in kept for kept in stored(site).lists.values()), timeout=5.0) < 5.0
+    assert first not in stored(site).lists
+    for owner in owners:
+        assert len(stored(site).lists[owner]) == RELATED_KEPT and len(related_slugs(site, owner)) == 5
 
 
-def test_page_shows_current_titles_and_never_a_withdrawn_example(site):
-    wait_for(lambda: all_kept(site), timeout=10.0)
+def test_a_list_shows_current_titles(site):
     service = service_of(site)
-    first = service.related(SLUG, limit=5)[0]["slug"]
+    first = related_slugs(site, SLUG)[0]
     with site.session() as s:
         s.scalars(select(PracticeExample).where(PracticeExample.slug == first)).one().title = "Hernoemd voorbeeld"
     assert wait_for(lambda: service.related(SLUG, limit=5)[0]["title"] == "Hernoemd voorbeeld", timeout=3.0) < 3.0
 
-    with site.session() as s:
-        s.scalars(select(PracticeExample).where(PracticeExample.slug == first)).one().status = Status.WITHDRAWN
-    # Hidden at commit, before the writer removed it from the index.
-    assert first not in [r["slug"] for r in service.related(SLUG, limit=5)]
-    page = site.testapp().get(f"/voorbeelden/{SLUG}", status=200)
-    assert f"/voorbeelden/{first}\"" not in page.text
 
+@pytest.mark.parametrize("damage", ["missing", "garbage"])
+def test_an_index_without_stored_lists_still_works(site, damage):
+    """An index built before lists were stored (or a damaged file): a list is computed on view and kept; the
+    writer's next change stores the lists it touches."""
+    path = generation_dir(site) / RELATED_FILE
+    expected = stored(site).lists[SLUG][:5]
+    if damage == "missing":
+        path.unlink()
+    else:
+        path.write_bytes(b'{"format": 1, "toc": 3}\n\xff\x00 niet te lezen')
+    shown = related_slugs(site, SLUG)
+    assert shown == list(expected)  # the same list as the whole-index pass made
+    assert computed(site) == 1
+    assert related_slugs(site, SLUG) == shown and computed(site) == 1  # kept, not computed again
+    assert related_slugs(site, "bestaat-niet") == []
 
-def test_a_new_similar_example_enters_the_lists_of_its_neighbours(site):
-    wait_for(lambda: all_kept(site), timeout=10.0)
-    with site.session() as s:
-        original = s.scalars(select(PracticeExample).where(PracticeExample.slug == SLUG)).one()
-        twin = PracticeExample(
-            slug="koesterklas-tweede-locatie", title=original.title + " (tweede locatie)",
-            # Another region: lists put examples from other regions first.
-            summary=original.summary, place="Elders", gemeente_id=None, youth_region_id=None, province_id=None,
-            target_group=original.target_group, background=original.background, approach=original.approach,
-            results=original.results, lessons=original.lessons, financing=original.financing,
-            status=Status.PUBLISHED,
-        )
-        twin.themes = list(original.themes)
-        s.add(twin)
-    assert wait_for(lambda: "koesterklas-tweede-locatie" in (kept(site, SLUG) or ()), timeout=5.0) < 5.0
-    assert "koesterklas-tweede-locatie" in [r["slug"] for r in service_of(site).related(SLUG, limit=5)]
-
-
-def test_without_warm_up_a_list_is_computed_on_first_view(site_factory):
-    site = site_factory(**{"search.warmup": "false"})
-    assert kept(site, SLUG) is None
-    assert service_of(site).related(SLUG, limit=5) and kept(site, SLUG) is not None
-
-
-def test_without_the_worker_a_list_is_computed_on_first_view(site_factory):
-    site = site_factory(**{"search.related_worker": "false"})
-    assert kept(site, SLUG) is None
-    related = service_of(site).related(SLUG, limit=5)
-    assert related and kept(site, SLUG) is not None
-    assert [r["slug"] for r in related] == [r["slug"] for r in service_of(site).related(SLUG, limit=5)]
-
-
-def test_the_whole_index_pass_waits_while_requests_are_served(site_factory):
-    """Start-up work in the background runs in idle time only (portal.activity): a request in flight holds it
-    back, and it finishes once the process is idle; the service reports it as preparing until then."""
-    import threading
-
-    from portal.activity import Activity
-
-    entered, release = threading.Event(), threading.Event()
-
-    def slow_app(environ, start_response):  # a request that stays in flight until the test releases it
-        entered.set()
-        release.wait(10)
-        start_response("200 OK", [("Content-Type", "text/plain")])
-        return [b"ok"]
-
-    site = site_factory(**{"search.warmup": "true", "search.related_worker": "false"})
-    service = service_of(site)
-    activity = Activity(slow_app, site.registry)
-    service.idle = activity.idle
-    caller = threading.Thread(target=lambda: activity({"REQUEST_METHOD": "GET"}, lambda *a: None))
-    caller.start()
-    try:
-        assert entered.wait(5)
-        service.start_related_worker(warm_up=True)
-        assert wait_for(lambda: service.preparing, timeout=1.0) < 1.0
-        threading.Event().wait(0.5)
-        assert not any(kept(site, slug) is not None for slug in service.queries.example_slugs())
-        assert service.preparing
-    finally:
-        release.set()
-        caller.join(5)
-    assert wait_for(lambda: all_kept(site), timeout=10.0) < 10.0
-    assert wait_for(lambda: not service.preparing, timeout=5.0) < 5.0
+    twin = add_twin(site)
+    assert wait_for(lambda: twin in (RelatedState.read(path.parent) or RelatedState()).lists.get(SLUG, ()),
+                    timeout=5.0) < 5.0
+    assert twin in related_slugs(site, SLUG)
