@@ -16,9 +16,9 @@ Figures only, nothing here passes or fails. Everything runs in one temporary dir
 
 **Servers.** Real, separate server processes on free ports of 127.0.0.1; the two hello-worlds run throughout, a
 round's portals (one per database) only during their round, and each portal is measured only once its start-up
-work in the background (related lists, frequent words; minutes of CPU at 10,000 examples) is done: the time it
-stays busy after its first 200 is printed ("busy in the background", until it uses under 5% of a core; at most 15
-minutes: at 10,000 examples the related-list pass alone took more than 8 minutes of CPU in December 2026):
+work in the background (the frequent words, bounded to 5 s of CPU; related lists are no longer computed by a web
+process but stored with the index by portal-reindex, see bench/related.py) is done: the time it stays busy after
+its first 200 is printed ("busy in the background", until it uses under 5% of a core; at most 15 minutes):
 
 * *waitress hello-world*: a WSGI function returning 12 bytes, served by ``waitress.serve(threads=8)``;
 * *Pyramid hello-world*: a Configurator with one route and one view returning the same 12 bytes, same server and
@@ -656,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {server.name:<40} {server.start():.2f} s", flush=True)
         for label, these in round_sites:
             # A round's portals run only during their round, and only once their start-up work in the background
-            # (related lists, frequent words) is done: it would otherwise load the machine under other cells.
+            # (frequent words) is done: it would otherwise load the machine under other cells.
             for site in these:
                 print(f"  {site.server.name:<40} {site.server.start():.2f} s", end="", flush=True)
                 print(f" (then busy in the background for {wait_quiet(site.server.proc.pid):.1f} s)", flush=True)
