@@ -149,9 +149,6 @@ class ExampleSpace:
             slug = self._slugs[n] = self.searcher.stored_fields(self.docnums[n])["slug"]
         return slug
 
-    def slugs(self) -> list[str]:
-        return [self.slug(n) for n in range(self.size)]
-
     def df(self, term: str) -> int:
         found = self._df.get(term)
         if found is None:
@@ -396,7 +393,8 @@ def key_terms_from_index(space: ExampleSpace, left_out_texts: dict[str, list[tup
 
     limit = space.doc_count * MAX_DOC_SHARE
     frequency: dict[str, int] = {}
-    for reader, _offset, _local in space.leaves:
+    leaves = [(reader, local) for reader, _offset, local in space.leaves if "all" in reader.indexed_field_names()]
+    for reader, _local in leaves:
         for text, info in reader.iter_field("all"):
             term = _text(text)
             frequency[term] = frequency.get(term, 0) + info.doc_frequency()
@@ -408,7 +406,7 @@ def key_terms_from_index(space: ExampleSpace, left_out_texts: dict[str, list[tup
     weakest = [0.0] * space.size
     log_n = math.log(space.doc_count)
     replace = heapq.heapreplace
-    for reader, _offset, local in space.leaves:
+    for reader, local in leaves:
         for text in reader.lexicon("all"):
             term = _text(text)
             df = frequency.get(term, 0)
@@ -460,12 +458,11 @@ def compute_all(searcher, left_out_texts: dict[str, list[tuple[str, int]]]) -> R
 
 def update(state: RelatedState | None, searcher, changed: set[str]) -> RelatedState:
     """The lists after the writer applied changes to the examples ``changed`` (slugs; those no longer in the index
-    left it). Recomputed: the changed examples, the examples that listed them, and the examples they list before
-    and after the change (a changed example may now resemble examples that did not list it yet)."""
+    left it). Recomputed: the changed examples, the examples that listed them (a changed example may no longer
+    belong there), and the examples they list now (it may now belong in theirs)."""
     space = ExampleSpace(searcher)
     state = RelatedState() if state is None else RelatedState(state.toc, dict(state.lists), dict(state.key_terms))
-    affected = {other for slug in changed for other in state.lists.get(slug, ())}
-    affected.update(owner for owner, kept in state.lists.items() if changed.intersection(kept))
+    affected = {owner for owner, kept in state.lists.items() if changed.intersection(kept)}
     for slug in sorted(changed):
         n = space.number(slug)
         if n is None:
