@@ -256,8 +256,8 @@ def base_settings(db_url: str, workdir: Path) -> dict:
         "portal.max_body_bytes": "2000000",
         "mail.default_sender": "kennisportaal@localhost",
         "retry.attempts": "3",
-        # Related lists for every example at start-up cost each test site half a second of CPU; tests that need
-        # the warm-up turn it on (tests/search/test_related_kept.py), the others get lists computed on view.
+        # The warm-up (a search before the first request, the frequent words in the background) costs each test
+        # site CPU; tests that need it turn it on (tests/search/test_warm_up.py starts the worker itself).
         "search.warmup": "false",
         "jinja2.bytecode_caching": "true",
         "jinja2.bytecode_caching_directory": str(COMPILE_CACHE / "jinja2"),
