@@ -35,7 +35,7 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import compress, repeat
-from operator import add, lt, mul, truediv
+from operator import add, le, mul, truediv
 from pathlib import Path
 
 from portal.search.masks import posting_blocks
@@ -115,6 +115,9 @@ class ExampleSpace:
         else:
             kept[0].extend(docs)
             kept[1].extend(tfs)
+
+    def drop_postings(self, term: str) -> None:
+        self._postings.pop(term, None)
 
     def _values(self, fieldname: str) -> dict[str, int]:
         """{value: bitset of the examples having it} for a keyword field."""
@@ -369,6 +372,7 @@ def key_terms_from_index(space: ExampleSpace, left_out_texts: dict[str, list[tup
             found = analysed[text] = Counter(t.text for t in analyzer(text, mode="index"))
         return found
 
+    title_most: dict[str, float] = {}  # a term's highest tf in a title
     # {term: {example: tf correction}}: the title once more, the left-out texts off.
     corrections: dict[str, dict[int, float]] = {}
     for n in range(space.size):
@@ -385,6 +389,7 @@ def key_terms_from_index(space: ExampleSpace, left_out_texts: dict[str, list[tup
             if not _eligible(term):
                 continue
             by_doc = corrections.setdefault(term, {})
+            title_most[term] = max(title_most.get(term, 0.0), reader.term_info("title", text).max_weight())
             for ids, weights in posting_blocks(reader.postings("title", text), weights=True):
                 for doc, tf in zip(ids, weights, strict=True):
                     n = local[doc]
@@ -398,19 +403,35 @@ def key_terms_from_index(space: ExampleSpace, left_out_texts: dict[str, list[tup
         for text, info in reader.iter_field("all"):
             term = _text(text)
             frequency[term] = frequency.get(term, 0) + info.doc_frequency()
-    # Per example a min-heap of its KEY_TERMS strongest (weight, term, tf) so far, and the weakest of them in
-    # ``weakest``: the postings that beat it are picked at C speed (maps and compress), so Python runs only for
-    # the few that enter a heap. The examples' postings are kept for the scoring (ExampleSpace.planes): decoding
-    # them is the larger part of the pass, and is done once.
-    heaps = [[(0.0, "", 0)] * KEY_TERMS for _ in range(space.size)]
+    # Per example a min-heap of its KEY_TERMS strongest (weight, rank, term, tf) so far (rank: minus the term's
+    # alphabetical position, so that equal weights keep the first terms, as key_weights does, whatever the order
+    # of the pass), and the weakest weight of each heap in ``weakest``: the postings that reach it are picked at C
+    # speed (maps and compress), so Python runs only for the few that enter a heap. The examples' postings are
+    # kept for the scoring (ExampleSpace.planes): decoding them is the larger part of the pass, and is done once.
+    rank = {term: -n for n, term in enumerate(sorted(frequency))}
+    heaps = [[(0.0, -len(rank) - 1, "", 0)] * KEY_TERMS for _ in range(space.size)]
     weakest = [0.0] * space.size
     log_n = math.log(space.doc_count)
     replace = heapq.heapreplace
+    # Rare terms first: heaps fill with strong terms early, and a term whose best possible weight (its highest tf
+    # in the segment, title included) is below every example's weakest is not even decoded (most postings are
+    # those of common words); planes() decodes it if it is needed after all.
+    skipped: set[str] = set()
     for reader, local in leaves:
-        for text in reader.lexicon("all"):
+        terms = []
+        for text, info in reader.iter_field("all"):
             term = _text(text)
             df = frequency.get(term, 0)
-            if not (_eligible(term) and 0 < df < limit):
+            if _eligible(term) and 0 < df < limit:
+                terms.append((df, term, text, info.max_weight()))
+        terms.sort()
+        floor = 0.0
+        for k, (df, term, text, most) in enumerate(terms):
+            if k % 64 == 0:
+                floor = min(weakest, default=0.0)
+            idf = log_n - math.log(df)
+            if (1 + math.log(most + title_most.get(term, 0.0))) * idf < floor:
+                skipped.add(term)
                 continue
             numbers, weights = [], []
             for ids, block in posting_blocks(reader.postings("all", text), weights=True):
@@ -419,29 +440,31 @@ def key_terms_from_index(space: ExampleSpace, left_out_texts: dict[str, list[tup
             examples = list(map(_IS_EXAMPLE, numbers))
             docs, tfs = array("i", compress(numbers, examples)), array("f", compress(weights, examples))
             space.keep_postings(term, docs, tfs)
-            idf = log_n - math.log(df)
-            fixes = corrections.get(term)
+            order = rank[term]
             fixed = []
-            if fixes:  # these get an infinite bar on the C path, then Python with their corrected tf
-                for n, fix in fixes.items():
-                    at = bisect_left(docs, n)
-                    if at < len(docs) and docs[at] == n:
-                        fixed.append((n, weakest[n], tfs[at] + fix))
-                        weakest[n] = math.inf
+            for n, fix in corrections.get(term, {}).items():  # an infinite bar on the C path, then corrected
+                at = bisect_left(docs, n)
+                if at < len(docs) and docs[at] == n:
+                    fixed.append((n, weakest[n], tfs[at] + fix))
+                    weakest[n] = math.inf
             weight_of = {tf: (1 + math.log(tf)) * idf for tf in set(tfs) if tf >= 1}
-            for n, tf in compress(zip(docs, tfs, strict=True), map(lt, map(weakest.__getitem__, docs),
-                                                      map(weight_of.get, tfs, repeat(0.0)))):
+            for n, tf in compress(zip(docs, tfs, strict=True), map(le, map(weakest.__getitem__, docs),
+                                                                   map(weight_of.get, tfs, repeat(-1.0)))):
                 heap = heaps[n]
-                replace(heap, (weight_of[tf], term, int(tf)))
-                weakest[n] = heap[0][0]
+                entry = (weight_of[tf], order, term, int(tf))
+                if entry > heap[0]:
+                    replace(heap, entry)
+                    weakest[n] = heap[0][0]
             for n, bar, tf in fixed:
                 weakest[n] = bar
-                weight = (1 + math.log(tf)) * idf if tf >= 1 else 0.0
-                if weight > bar:
-                    heap = heaps[n]
-                    replace(heap, (weight, term, int(tf)))
+                heap = heaps[n]
+                entry = ((1 + math.log(tf)) * idf if tf >= 1 else 0.0, order, term, int(tf))
+                if tf >= 1 and entry > heap[0]:
+                    replace(heap, entry)
                     weakest[n] = heap[0][0]
-    return [[(term, tf) for _w, term, tf in sorted(heap, reverse=True) if tf] for heap in heaps]
+    for term in skipped:  # in part only: planes() decodes all of it
+        space.drop_postings(term)
+    return [[(term, tf) for _w, _rank, term, tf in sorted(heap, reverse=True) if tf] for heap in heaps]
 
 
 def compute_all(searcher, left_out_texts: dict[str, list[tuple[str, int]]]) -> RelatedState:

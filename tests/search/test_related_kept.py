@@ -14,7 +14,7 @@ from test_search_lifecycle import write_ini
 from portal.content.models import PracticeExample, Status
 from portal.search import SearchService
 from portal.search.index import CURRENT
-from portal.search.related import RELATED_FILE, RELATED_KEPT, RelatedState
+from portal.search.related import KEY_TERMS, RELATED_FILE, RELATED_KEPT, ExampleSpace, RelatedState, key_text
 from portal.search.scripts import main as reindex_main
 
 SLUG = "koesterklas-nunspeet"
@@ -157,3 +157,15 @@ def test_an_index_without_stored_lists_still_works(site, damage):
     assert wait_for(lambda: twin in (RelatedState.read(path.parent) or RelatedState()).lists.get(SLUG, ()),
                     timeout=5.0) < 5.0
     assert twin in related_slugs(site, SLUG)
+
+
+def test_the_whole_index_pass_finds_the_key_terms_the_writer_finds_from_the_text(site):
+    """A rebuild takes key terms from the index's postings; the writer analyses a changed example's text: both give
+    the same terms, so a list does not change merely because the other path computed it."""
+    state = stored(site)
+    with service_of(site).keeper.reading() as view:
+        space = ExampleSpace(view.searcher)
+        for slug, key_terms in state.key_terms.items():
+            text = key_text(view.searcher.stored_fields(space.docnums[space.number(slug)]))
+            assert key_terms == space.key_terms_of_text(text), slug
+            assert len(key_terms) == KEY_TERMS
