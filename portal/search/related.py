@@ -6,18 +6,23 @@ the "all" field, each weighted by its key-term weight, plus ``THEME_BONUS`` per 
 ``CANDIDATES``, examples from other regions come first (a visitor learns more from elsewhere), and
 ``RELATED_KEPT`` are kept: pages show up to 5, and some may be hidden later.
 
-Cheap enough to run for the whole index at every rebuild (seconds of CPU at 10,000 examples):
+Cheap enough to run for the whole index at every rebuild (about 11 s of CPU at 10,000 generated examples, where
+a Whoosh search per example took more than 8 minutes; ``bench/related.py``):
 
-- key terms come from the index itself, one pass over the "all" postings, instead of analysing every text again
-  (``key_terms_from_index``); the words of the place and theme names (written twice into "all") do not count,
-  the title counts twice: the same text the key terms were taken from before;
+- key terms come from the index itself, one pass over the "all" and "title" postings, instead of analysing every
+  text again (``key_terms_from_index``): the place, theme and meta texts (in "all" too) are taken off and the title
+  counted twice, so they are exactly the key terms of ``key_text`` (title twice, summary, body), which the writer
+  analyses for an example it just wrote;
 - scoring runs on bit planes over the examples (bit n = example n): each key term's BM25 impact, quantised, as
   8 bitsets; a list is a few dozen big-integer additions and a selection of the best bits
   (``ExampleSpace.related``), never Python work per matching document.
 
-The writer stores the lists in the generation directory (``RELATED_FILE``, written atomically, with the index
-state it was computed from); every process reads that file when it changes (``RelatedLists``) and only resolves
-the kept slugs at view time, skipping examples that are gone or hidden since (``QueryEngine.related``).
+A rebuild stores every list in the new generation directory before it goes live (``RELATED_FILE``, written
+atomically, with the index state (TOC generation) it was computed from, and each example's key terms, so that the
+index writer, after applying a change, recomputes only the lists the change touches: ``update``). Every process
+reads the file when it is replaced (``RelatedLists``) and only resolves the kept slugs at view time against its
+current searcher, skipping examples that are gone or hidden since (``resolve_kept``): a list read before or after
+the searcher changed may be a moment behind, but never shows a withdrawn example.
 """
 
 from __future__ import annotations
