@@ -92,7 +92,7 @@ def run(work: Path, args) -> None:
     from sqlalchemy import create_engine
     from sqlalchemy.orm import Session
 
-    from portal.search import related
+    from portal.search import related, related_store
     from portal.search.documents import all_documents
     from portal.search.index import IndexStore
 
@@ -123,11 +123,11 @@ def run(work: Path, args) -> None:
         print(f"whole-index pass, {len(lists)} examples: {cpu:.1f} s CPU ({wall:.1f} s wall): example table "
               f"{table:.1f} s, key terms {terms:.1f} s, scoring {cpu - table - terms:.1f} s; "
               f"{1000 * cpu / max(1, space.size):.2f} ms CPU per example")
-        size = (path / related.RELATED_FILE).stat().st_size
-        print(f"{related.RELATED_FILE} (written by portal-reindex): {size / 1e6:.2f} MB, "
+        size = (path / related_store.RELATED_FILE).stat().st_size
+        print(f"{related_store.RELATED_FILE} (written by portal-reindex): {size / 1e6:.2f} MB, "
               f"{size / max(1, space.size):.0f} bytes per example")
 
-        state = related.RelatedState.read(path)
+        state = related_store.RelatedState.read(path)
         slugs = sorted(random.Random(1).sample(sorted(state.lists), min(args.edits, len(state.lists))))
         times = []
         for slug in slugs:
@@ -140,7 +140,7 @@ def run(work: Path, args) -> None:
     reads = []
     for _ in range(5):
         cpu = time.process_time()
-        related.RelatedState.read(path, key_terms=False)
+        related_store.RelatedState.read(path, key_terms=False)
         reads.append(time.process_time() - cpu)
     print(f"reader: the lists from the file in {1000 * sorted(reads)[2]:.0f} ms CPU (median of 5)")
     generation.release()

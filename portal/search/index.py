@@ -43,7 +43,7 @@ from pathlib import Path
 from whoosh import index as windex
 from whoosh.index import TOC, FileIndex
 
-from portal.search import related
+from portal.search import related, related_store
 from portal.search.analysis import Lexicon, build_lexicon
 from portal.search.cursor import Position, PositionError
 from portal.search.schema import build_schema, phrase_term, with_derived_fields
@@ -263,7 +263,7 @@ class IndexStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         #: The related state the writer last wrote or read: (generation path, file identity, RelatedState).
-        self._related: tuple[str, tuple | None, related.RelatedState | None] | None = None
+        self._related: tuple[str, tuple | None, related_store.RelatedState | None] | None = None
 
     def rebuild(self, documents: Iterable[dict], position: Position,
                 on_progress: Callable[[int], None] | None = None, related_lists: bool = True) -> Generation:
@@ -369,16 +369,16 @@ class IndexStore:
         by them, computed on the index as it is now and written into the generation (atomically). Call with the
         writer's lock held (one writer: the state read is the one last written)."""
         path = generation.path
-        identity = related.file_identity(path)
+        identity = related_store.file_identity(path)
         cached = self._related
         if cached is not None and cached[0] == str(path) and cached[1] == identity:
             state = cached[2]
         else:
-            state = related.RelatedState.read(path) if identity is not None else None
+            state = related_store.RelatedState.read(path) if identity is not None else None
         with generation.index.searcher() as searcher:
             state = related.update(state, searcher, changed)
         state.write(path)
-        self._related = (str(path), related.file_identity(path), state)
+        self._related = (str(path), related_store.file_identity(path), state)
 
     def clean(self, generation: Generation) -> None:
         """Delete files no longer part of the index. Call only when no searcher can still open them."""

@@ -26,7 +26,8 @@ from portal.search.keeper import IndexKeeper, IndexView
 from portal.search.masks import MaskCache, MaskEvaluator, bitmask, live_mask, posting_ids, segment_key
 from portal.search.query import ALTERNATIVE_BOOST, BuiltQuery, ParsedQuery, build, parse, spelling_candidates
 from portal.search.ranking import Ranker
-from portal.search.related import ExampleSpace, RelatedLists, compute_one, resolve_kept
+from portal.search.related import ExampleSpace, compute_one
+from portal.search.related_store import RelatedLists, resolve_kept
 from portal.search.schema import FACETS, FIELD_WEIGHTS, HIGHLIGHT_FIELDS
 from portal.search.snippets import snippets
 from portal.search.thesaurus import Thesaurus

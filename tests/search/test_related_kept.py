@@ -14,7 +14,8 @@ from test_search_lifecycle import write_ini
 from portal.content.models import PracticeExample, Status
 from portal.search import SearchService
 from portal.search.index import CURRENT
-from portal.search.related import KEY_TERMS, RELATED_FILE, RELATED_KEPT, ExampleSpace, RelatedState, key_text
+from portal.search.related import KEY_TERMS, RELATED_KEPT, ExampleSpace, key_text
+from portal.search.related_store import RELATED_FILE, RelatedState
 from portal.search.scripts import main as reindex_main
 
 SLUG = "koesterklas-nunspeet"
