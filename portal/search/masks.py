@@ -18,7 +18,7 @@ from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 
-from portal.search.schema import phrase_term
+from portal.search.schema import PAIRS_FIELD, PAIRS_OF, PAIRS_SENTINEL, pair_term, phrase_term
 
 #: Memory for cached per-segment bitsets (a bitset of a 100k-document segment is 12.5 kB).
 CACHE_MB = 192
@@ -146,6 +146,13 @@ def phrase_docs(reader, fieldname: str, words, candidates: int) -> int:
     return bitmask(sorted(wanted))
 
 
+def has_pairs(reader) -> bool:
+    """Whether every document of this segment was indexed with its word pairs (schema.PairText)."""
+    if PAIRS_FIELD not in reader.indexed_field_names():
+        return False
+    return reader.doc_frequency(PAIRS_FIELD, PAIRS_SENTINEL) == reader.doc_count_all()
+
+
 def _values_of(matcher, wanted: set[int], frequency: int):
     """(doc, value string) of the postings of ``wanted`` documents: block by block when they are many,
     else skipping to each (blocks without a wanted document are not decoded)."""
@@ -262,7 +269,9 @@ _DECODED = MaskCache(budget_mb=32)
 class MaskEvaluator:
     """Evaluates a Whoosh query to a global bitset for one searcher."""
 
-    def __init__(self, searcher, cache: MaskCache):
+    def __init__(self, searcher, cache: MaskCache, use_pairs: bool = True):
+        #: ``use_pairs=False`` matches every phrase on positions (as for an index without pairs).
+        self.use_pairs = use_pairs
         self.leaves = [(sub, sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
         self.schema = searcher.schema
         self.cache = cache
@@ -312,6 +321,18 @@ class MaskEvaluator:
 
         return self._leafwise(("t", fieldname, text), compute)
 
+    def _pair(self, reader, first, second) -> int:
+        """Local bitset of the documents of one segment with ``first`` and ``second`` on consecutive positions."""
+        text = pair_term(*(w.decode("utf-8") if isinstance(w, bytes) else w for w in (first, second)))
+
+        def compute():
+            try:
+                return bitmask(posting_ids(reader.postings(PAIRS_FIELD, text)))
+            except Exception:  # no document of this segment has the pair
+                return 0
+
+        return self.cache.get((segment_key(reader), "t", PAIRS_FIELD, text), compute)
+
     def evaluate(self, q) -> int:
         if isinstance(q, wq.Term):
             return self.term(q.fieldname, q.text)
@@ -360,8 +381,20 @@ class MaskEvaluator:
                 return candidates & self._leafwise(("ph", q.fieldname, tuple(q.words), q.slop),
                                                    lambda sub, _reader, q=q: bitmask(q.docs(sub)))
             local = self._local_parts(candidates)
+            pairs = self.use_pairs and q.fieldname == PAIRS_OF and PAIRS_FIELD in self.schema
 
             def compute(_sub, reader, q=q):
+                if pairs and has_pairs(reader):
+                    # The documents with every pair of consecutive words: exactly the phrase for two words,
+                    # and for more the only documents whose positions need reading.
+                    found = local[id(reader)]
+                    for first, second in zip(q.words, q.words[1:], strict=False):
+                        found &= self._pair(reader, first, second)
+                        if not found:
+                            return 0
+                    if len(q.words) == 2:
+                        return found
+                    return phrase_docs(reader, q.fieldname, q.words, found)
                 return phrase_docs(reader, q.fieldname, q.words, local[id(reader)])
 
             return candidates & self._leafwise(("ph", q.fieldname, tuple(q.words), q.slop), compute)

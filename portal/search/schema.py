@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 
 from whoosh.analysis import unstopped
 from whoosh.fields import DATETIME, ID, KEYWORD, STORED, TEXT, Schema
-from whoosh.formats import Positions
+from whoosh.formats import Existence, Positions
 
 from portal.search.analysis import Lexicon, dutch_analyzer, folding_analyzer
 
@@ -24,9 +25,29 @@ HIGHLIGHT_FIELDS = ("summary", "body")
 FACETS = ("thema", "regio", "provincie", "schooltype", "type")
 
 
+#: The field whose word pairs are indexed (in PAIRS_FIELD, see PairText), and that field's name.
+PAIRS_OF = "all"
+PAIRS_FIELD = "pairs"
+#: A term every document indexed with its pairs has in PAIRS_FIELD: a segment whose documents all have it has
+#: the pairs of all its documents (segments written before pairs were indexed, or merged with such a segment,
+#: do not, and their phrases are matched on positions).
+PAIRS_SENTINEL = "\x00"
+
+
 def phrase_term(stems: Iterable[str]) -> str:
     """The single index term of a prepared phrase (a space never occurs in a word's term)."""
     return " ".join(stems)
+
+
+def pair_term(first: str, second: str) -> str:
+    """The PAIRS_FIELD term of two stems on consecutive positions."""
+    return f"{first} {second}"
+
+
+#: The positions PhraseText found in the last text it indexed (per thread), so that PairText, which indexes the
+#: same text right after it (Whoosh indexes a document's fields in name order: "all" before "pairs"), does not
+#: analyse it again.
+_LAST = threading.local()
 
 
 class PhraseText(TEXT):
@@ -57,6 +78,7 @@ class PhraseText(TEXT):
         for token in unstopped(self.analyzer(value, **kwargs)):
             positions[token.text].append(token.pos)
             weights[token.text] += token.boost
+        _LAST.value, _LAST.positions = value, positions
         encode, field_boost = self.format.encode, self.format.field_boost
         for text, found in positions.items():
             yield text.encode("utf-8"), len(found), weights[text] * field_boost, encode(found)
@@ -76,6 +98,38 @@ class PhraseText(TEXT):
                     yield phrase, starts
 
 
+class PairText(TEXT):
+    """Every two stems on consecutive positions of a text, as one term each ("stem stem"), without positions.
+
+    A two-word phrase is then one posting list (exactly the documents where Whoosh's Phrase with slop 1 finds
+    it), and a longer one needs positions only of the documents that have all its pairs. Its value is the text
+    of field PAIRS_OF, analysed the same way (by the same analyzer); it is not scored and adds no field length.
+    """
+
+    def __init__(self, analyzer):
+        super().__init__(analyzer=analyzer, phrase=False)
+        self.format = Existence(field_boost=1.0)
+        self.scorable = False
+
+    def index(self, value, **kwargs):
+        if not isinstance(value, str):
+            return
+        positions = getattr(_LAST, "positions", None) if getattr(_LAST, "value", None) is value else None
+        if positions is None:
+            positions = defaultdict(list)
+            for token in unstopped(self.analyzer(value, positions=True, mode="index")):
+                positions[token.text].append(token.pos)
+        at: dict[int, list[str]] = defaultdict(list)
+        for text, found in positions.items():
+            for pos in found:
+                at[pos].append(text)
+        pairs = {pair_term(first, second) for pos, firsts in at.items() for second in at.get(pos + 1, ())
+                 for first in firsts}
+        yield PAIRS_SENTINEL.encode("utf-8"), 1, 1.0, b""
+        for pair in sorted(pairs):
+            yield pair.encode("utf-8"), 1, 1.0, b""
+
+
 def build_schema(lexicon: Lexicon | None = None, phrases: Iterable[tuple[str, ...]] = ()) -> Schema:
     """``phrases``: multi-word terms (as stems) indexed as one term each in title and all (see PhraseText)."""
     text = dutch_analyzer(lexicon)
@@ -91,6 +145,8 @@ def build_schema(lexicon: Lexicon | None = None, phrases: Iterable[tuple[str, ..
         #: Everything searchable: title, summary, place/region names and aliases, theme and school type names,
         #: target group, partners, financing, body (see ALL_REPEAT).
         all=PhraseText(text, phrases),
+        #: Word pairs of "all" (see PairText): phrases without positions.
+        pairs=PairText(text),
         summary=STORED(),
         body=STORED(),
         #: Unstemmed words of all text: the dictionary for "Bedoelde u".
@@ -134,4 +190,6 @@ def with_derived_fields(doc: dict) -> dict:
         }
     if "ac" not in doc:
         doc = {**doc, "ac": doc.get("title", "")}
+    if PAIRS_FIELD not in doc:
+        doc = {**doc, PAIRS_FIELD: doc[PAIRS_OF]}  # the same object: PairText reuses PhraseText's analysis
     return {k: v for k, v in doc.items() if not k.startswith("_") or k == "_boost"}

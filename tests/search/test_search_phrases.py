@@ -14,8 +14,8 @@ from portal.search import SearchService
 from portal.search.analysis import query_stems
 from portal.search.documents import all_documents
 from portal.search.index import CURRENT, PHRASES, read_phrases, write_manifest
-from portal.search.masks import MaskCache, MaskEvaluator, bitmask
-from portal.search.schema import PHRASE_FIELDS, build_schema
+from portal.search.masks import MaskCache, MaskEvaluator, bitmask, has_pairs
+from portal.search.schema import PAIRS_FIELD, PHRASE_FIELDS, build_schema, with_derived_fields
 from portal.search.thesaurus import Thesaurus
 
 #: Texts where positions decide: compound parts next to each other, stop words in between, the phrase across
@@ -107,13 +107,77 @@ def test_phrases_match_as_whoosh_matches_them(services):
                 assert evaluator.evaluate(query) == expected, (field, phrase)
                 assert positional.evaluate(query) == expected, (field, phrase)
                 found += bool(expected)
+        # Word pairs (schema.PairText): a new index has them in every segment; matching on positions only
+        # must find the same.
+        assert all(has_pairs(sub.reader()) for sub, _offset in searcher.leaf_searchers())
+        on_positions = MaskEvaluator(searcher, MaskCache(), use_pairs=False)
         texts = [" ".join(str(f.get(n) or "") for n in ("title", "summary", "body")) for f in searcher.documents()]
-        for phrase in text_phrases(texts + [" ".join(t) for t in TRICKY]):
-            query = wq.Phrase("all", list(phrase))
-            expected = whoosh_phrase(searcher, query)
-            assert evaluator.evaluate(query) == expected == positional.evaluate(query), phrase
-            found += bool(expected)
+        for phrase in text_phrases(texts + [" ".join(t) for t in TRICKY]) + EDGE_PHRASES:
+            for field in PHRASE_FIELDS:
+                query = wq.Phrase(field, list(phrase))
+                expected = whoosh_phrase(searcher, query)
+                assert evaluator.evaluate(query) == expected == positional.evaluate(query), phrase
+                assert on_positions.evaluate(query) == expected, phrase
+                found += bool(expected)
     assert found >= 100, "the corpus exercises the phrases"
+
+
+#: Phrases (as stems) around compounds (parts on one position), stop words, repeats and field boundaries.
+EDGE_PHRASES = [("hulp", "jeugd"), ("jeugd", "gezinsteam"), ("jeugdhulp", "jeugdzorg"), ("hulp", "hulp"),
+                ("interne", "begeleider"), ("intern", "begeleider"), ("zorg", "natura"), ("onderwijs", "passend"),
+                ("passend", "gemaakt"), ("wijk", "passend"), ("kind", "onderwijs"), ("regio", "hulp", "jeugd"),
+                ("speciaal", "onderwijs", "zorg"), ("onderwijstijd", "zorg", "natura")]
+
+
+def _edge_docs(texts: list[str]) -> list[dict]:
+    docs = [{"key": f"voorbeeld:t{n}", "title": t[0], "summary": t[1], "body": t[2]} for n, t in enumerate(TRICKY)]
+    docs += [{"key": f"voorbeeld:d{n}", "title": text[:60], "summary": text[60:400], "body": text[400:3000]}
+             for n, text in enumerate(texts)]
+    return docs
+
+
+def test_segments_without_pairs_match_on_positions(services, tmp_path):
+    """An index written before pairs were indexed, edited since (a segment with pairs next to one without), and
+    merged (one segment where only some documents have pairs): phrases are matched as Whoosh matches them."""
+    prepared, _plain = services
+    with prepared.keeper.reading() as view:
+        texts = [" ".join(str(f.get(n) or "") for n in ("title", "summary", "body"))
+                 for f in view.searcher.documents()]
+    docs = _edge_docs(texts[:300])
+    old_schema = build_schema()
+    old_schema.remove(PAIRS_FIELD)
+    ix = windex.create_in(str(tmp_path), old_schema)
+    writer = ix.writer()
+    for doc in docs[::2]:
+        writer.add_document(**{k: v for k, v in with_derived_fields(doc).items() if k != PAIRS_FIELD})
+    writer.commit()
+    ix = windex.open_dir(str(tmp_path), schema=build_schema())
+    writer = ix.writer()
+    for doc in docs[1::2]:
+        writer.add_document(**with_derived_fields(doc))
+    writer.commit(merge=False)
+    writer = ix.writer()
+    writer.delete_by_term("key", docs[1]["key"])  # deletions keep a segment's pairs complete
+    writer.commit(merge=False)
+    phrases = text_phrases(texts[:300] + [" ".join(t) for t in TRICKY], count=120) + EDGE_PHRASES
+
+    def check(expect_pairs: list[bool]) -> int:
+        found = 0
+        with ix.searcher() as searcher:
+            assert [has_pairs(sub.reader()) for sub, _offset in searcher.leaf_searchers()] == expect_pairs
+            evaluator = MaskEvaluator(searcher, MaskCache())
+            for phrase in phrases:
+                for field in PHRASE_FIELDS:
+                    query = wq.Phrase(field, list(phrase))
+                    expected = whoosh_phrase(searcher, query)
+                    assert evaluator.evaluate(query) == expected, (field, phrase)
+                    found += bool(expected)
+        return found
+
+    assert check([False, True]) >= 50
+    writer = ix.writer()
+    writer.commit(optimize=True)
+    assert check([False]) >= 50
 
 
 def hit_list(outcome):
