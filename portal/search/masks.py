@@ -245,6 +245,16 @@ class MaskCache:
         self._data: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def contains(self, key) -> bool:
+        with self._lock:
+            return key in self._data
+
+    def peek(self, key):
+        """The cached value of ``key``, or None (without computing it)."""
+        with self._lock:
+            entry = self._data.get(key)
+            return None if entry is None else entry[0]
+
     def get(self, key, compute):
         with self._lock:
             entry = self._data.get(key)
@@ -322,7 +332,7 @@ class MaskEvaluator:
         return self._leafwise(("t", fieldname, text), compute)
 
     def _pair(self, reader, first, second) -> int:
-        """Local bitset of the documents of one segment with ``first`` and ``second`` on consecutive positions."""
+        """Local bitset of the documents of one segment with a pair in the bucket of ``first`` ``second``."""
         text = pair_term(*(w.decode("utf-8") if isinstance(w, bytes) else w for w in (first, second)))
 
         def compute():
@@ -384,18 +394,14 @@ class MaskEvaluator:
             pairs = self.use_pairs and q.fieldname == PAIRS_OF and PAIRS_FIELD in self.schema
 
             def compute(_sub, reader, q=q):
+                found = local[id(reader)]
                 if pairs and has_pairs(reader):
-                    # The documents with every pair of consecutive words: exactly the phrase for two words,
-                    # and for more the only documents whose positions need reading.
-                    found = local[id(reader)]
+                    # Only documents with a pair in the bucket of every two consecutive words can have the phrase.
                     for first, second in zip(q.words, q.words[1:], strict=False):
                         found &= self._pair(reader, first, second)
                         if not found:
                             return 0
-                    if len(q.words) == 2:
-                        return found
-                    return phrase_docs(reader, q.fieldname, q.words, found)
-                return phrase_docs(reader, q.fieldname, q.words, local[id(reader)])
+                return phrase_docs(reader, q.fieldname, q.words, found)
 
             return candidates & self._leafwise(("ph", q.fieldname, tuple(q.words), q.slop), compute)
         # Anything else: let Whoosh enumerate the documents.

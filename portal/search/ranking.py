@@ -108,17 +108,29 @@ class Ranker:
         for fieldname, text, boost in terms:
             self._planes(searcher, fieldname, text, boost, averages)
 
+    #: A query's result documents are scored one by one (see _top_few) when they are fewer than the postings of
+    #: its terms whose planes are not made yet divided by this (about the ratio of the costs per document).
+    FEW = 4
+
     def top(self, searcher, q: wq.Query, result_mask: int, count: int) -> list[tuple[int, float]]:
         """The ``count`` best (docnum, score) of ``result_mask`` for query ``q``, best first.
 
         Scores are first summed on quantised impacts held as bit planes (big-integer additions, a handful of
         operations whatever the number of matches), which selects the best candidates in a few bitset steps;
-        only those candidates get their exact BM25 score.
+        only those candidates get their exact BM25 score. Making a term's planes reads all its postings (tens of
+        thousands for a common word at 100,000 items); when the results are few (a phrase, a rare word with
+        common ones) and some planes are not made yet, the same selection is made from the results' own
+        impacts instead (_top_few): the same documents in the same order with the same scores.
         """
         if count <= 0 or result_mask <= 0:
             return []
         terms = scoring_terms(q)
         averages = {f: searcher.avg_field_length(f, 1.0) for f in {f for f, _t, _b in terms}}
+        if self.FEW:
+            missing = sum(searcher.doc_frequency(f, t) for f, t, b in terms
+                          if not self._have_planes(searcher, f, t, b, averages))
+            if missing and result_mask.bit_count() * len(terms) * self.FEW < missing:
+                return self._top_few(searcher, terms, averages, result_mask, count)
         total: list[int] = []
         for fieldname, text, boost in terms:
             total = _add_planes(total, self._planes(searcher, fieldname, text, boost, averages))
@@ -128,6 +140,85 @@ class Ranker:
             scored.append((doc, self._exact(searcher, doc, terms, averages)))
         scored.sort(key=lambda kv: (-kv[1], kv[0]))
         return scored[:count]
+
+    def _have_planes(self, searcher, fieldname: str, text: str, boost: float, averages) -> bool:
+        idf = round(searcher.idf(fieldname, text), 2)
+        avg = round(averages[fieldname] or 1.0, 0)
+        return all(
+            self.cache.contains((segment_key(sub.reader()), "planes", fieldname, text, idf, avg, boost))
+            for sub, _offset in searcher.leaf_searchers()
+        )
+
+    def _top_few(self, searcher, terms, averages, result_mask: int, count: int) -> list[tuple[int, float]]:
+        """What top() gives, computed from the impacts of the result documents only: their quantised levels
+        summed per document (as the planes add them up), the same choice of candidates as _select, and the
+        candidates' exact scores (as _exact adds them up)."""
+        docs = list(iter_bits(result_mask))
+        # impacts[n][i]: impact of terms[n] in docs[i] (0.0 where the document does not have the term).
+        impacts = [[0.0] * len(docs) for _ in terms]
+        for sub, offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            first = bisect_left(docs, offset)
+            last = bisect_left(docs, offset + reader.doc_count_all())
+            if first == last:
+                continue
+            local = [d - offset for d in docs[first:last]]
+            for n, (fieldname, text, _boost) in enumerate(terms):
+                found = self._impacts_of(searcher, reader, fieldname, text, averages[fieldname], local)
+                if found is not None:
+                    impacts[n][first:last] = found
+        sums = [0] * len(docs)
+        for (_fieldname, _text, boost), values in zip(terms, impacts, strict=True):
+            for i, x in enumerate(values):
+                if x:
+                    level = int(x * boost / QUANTUM + 0.5)
+                    sums[i] += PLANE_MAX if level > PLANE_MAX else (level if level > 0 else 0)
+        # _select: every document above the count-th highest sum, and documents at that sum in document order.
+        threshold = sorted(sums, reverse=True)[count - 1] if len(docs) >= count else 0
+        chosen = [i for i, total in enumerate(sums) if total > threshold]
+        tied = [i for i, total in enumerate(sums) if total == threshold]
+        chosen += tied[: (count - len(chosen)) * 2 + 20]
+        scored = []
+        for i in chosen:
+            score = 0.0
+            for (_fieldname, _text, boost), values in zip(terms, impacts, strict=True):
+                if values[i]:
+                    score += values[i] * boost
+            scored.append((docs[i], score))
+        scored.sort(key=lambda kv: (-kv[1], kv[0]))
+        return scored[:count]
+
+    def _impacts_of(self, searcher, reader, fieldname: str, text: str, avg: float, local: list[int]):
+        """The impacts (as _impacts stores them: 32-bit floats) of a term in the ``local`` documents of one
+        segment, 0.0 where a document lacks the term; None when no document has it. From the cached impacts when
+        there are, else from the postings, computed for these documents only."""
+        idf = round(searcher.idf(fieldname, text), 2)
+        avg_key = round(avg or 1.0, 0) or 1.0
+        cached = self.cache.peek((segment_key(reader), "imp", fieldname, text, idf, avg_key))
+        if cached is not None:
+            docs, values = cached
+        else:
+            docs, values = decoded_postings(reader, fieldname, text)
+        if not docs:
+            return None
+        size = len(docs)
+        at = [bisect_left(docs, d) for d in local]
+        present = [k for k, a in enumerate(at) if a < size and docs[at[k]] == local[k]]
+        out = [0.0] * len(local)
+        if not present:
+            return out
+        if cached is not None:
+            for k in present:
+                out[k] = values[at[k]]
+            return out
+        lengths = self._lengths(reader, fieldname)
+        norm = K1 * (1 - B)
+        per_length = K1 * B / (avg_key or 1.0)
+        exact = array("f", [idf * values[at[k]] * (K1 + 1) / (values[at[k]] + norm + per_length * lengths[local[k]])
+                            for k in present])
+        for k, x in zip(present, exact, strict=True):
+            out[k] = x
+        return out
 
     def _exact(self, searcher, doc: int, terms, averages) -> float:
         score = 0.0

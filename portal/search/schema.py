@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -28,10 +29,14 @@ FACETS = ("thema", "regio", "provincie", "schooltype", "type")
 #: The field whose word pairs are indexed (in PAIRS_FIELD, see PairText), and that field's name.
 PAIRS_OF = "all"
 PAIRS_FIELD = "pairs"
+#: Word pairs are indexed by a hash into this many buckets: every distinct pair as its own term made the term
+#: dictionary ten times larger (about a million pairs at 10,000 examples, some 100 bytes each); 65,536 terms
+#: keep it small, and the few documents in a pair's bucket that do not have the pair are sorted out on positions.
+PAIR_BUCKETS = 1 << 16
 #: A term every document indexed with its pairs has in PAIRS_FIELD: a segment whose documents all have it has
 #: the pairs of all its documents (segments written before pairs were indexed, or merged with such a segment,
-#: do not, and their phrases are matched on positions).
-PAIRS_SENTINEL = "\x00"
+#: do not, and their phrases are matched on positions alone).
+PAIRS_SENTINEL = "-"
 
 
 def phrase_term(stems: Iterable[str]) -> str:
@@ -40,8 +45,8 @@ def phrase_term(stems: Iterable[str]) -> str:
 
 
 def pair_term(first: str, second: str) -> str:
-    """The PAIRS_FIELD term of two stems on consecutive positions."""
-    return f"{first} {second}"
+    """The PAIRS_FIELD term (the bucket) of two stems on consecutive positions: a stable hash, four hex digits."""
+    return f"{zlib.crc32(f'{first} {second}'.encode()) & (PAIR_BUCKETS - 1):04x}"
 
 
 #: The positions PhraseText found in the last text it indexed (per thread), so that PairText, which indexes the
@@ -99,11 +104,13 @@ class PhraseText(TEXT):
 
 
 class PairText(TEXT):
-    """Every two stems on consecutive positions of a text, as one term each ("stem stem"), without positions.
+    """Every two stems on consecutive positions of a text, as the term of their bucket (see pair_term), without
+    positions.
 
-    A two-word phrase is then one posting list (exactly the documents where Whoosh's Phrase with slop 1 finds
-    it), and a longer one needs positions only of the documents that have all its pairs. Its value is the text
-    of field PAIRS_OF, analysed the same way (by the same analyzer); it is not scored and adds no field length.
+    A phrase then needs positions only of the documents that have all its words and, for each two consecutive
+    words, a pair in the same bucket: a few, where before it was every document with all its words (thousands
+    for common words). Its value is the text of field PAIRS_OF, analysed by the same analyzer; it is not scored
+    and adds no field length.
     """
 
     def __init__(self, analyzer):

@@ -14,7 +14,9 @@ from portal.search import SearchService
 from portal.search.analysis import query_stems
 from portal.search.documents import all_documents
 from portal.search.index import CURRENT, PHRASES, read_phrases, write_manifest
-from portal.search.masks import MaskCache, MaskEvaluator, bitmask, has_pairs
+from portal.search.masks import MaskCache, MaskEvaluator, bitmask, has_pairs, iter_bits
+from portal.search.query import build, parse
+from portal.search.ranking import Ranker, scoring_terms
 from portal.search.schema import PAIRS_FIELD, PHRASE_FIELDS, build_schema, with_derived_fields
 from portal.search.thesaurus import Thesaurus
 
@@ -206,3 +208,72 @@ def test_frequent_word_warm_up_stays_within_its_budget(services):
     words, postings = plain.queries.warm_terms(postings=500, seconds=60)
     assert words > 0 and 0 < postings <= 500
     assert plain.queries.warm_terms(postings=10**9, seconds=-1.0) == (0, 0)  # no CPU time left: nothing prepared
+
+
+RANKED_QUERIES = ["passend onderwijs", '"passend onderwijs"', "jeugdhulp school", "thuiszitter", "zorg",
+                  "onderwijs", '"zorg in onderwijstijd"', "intern begeleider", "kind ouders school", "wijkteam OR cjg",
+                  "hulp -jeugd", "samen*"]
+
+
+def _segmented(texts: list[str], path: Path):
+    """An index of three segments (one of them with a deleted document) from ``texts``."""
+    ix = windex.create_in(str(path), build_schema())
+    docs = _edge_docs(texts)
+    for part in (docs[0::3], docs[1::3], docs[2::3]):
+        writer = ix.writer()
+        for doc in part:
+            writer.add_document(**with_derived_fields(doc))
+        writer.commit(merge=False)
+    writer = ix.writer()
+    writer.delete_by_term("key", docs[4]["key"])
+    writer.commit(merge=False)
+    return ix
+
+
+def test_few_results_are_ranked_as_with_planes(services, tmp_path):
+    """Ranking few results from their own impacts (Ranker._top_few) gives exactly what the bit planes give: the
+    same documents, order and scores, for whole result sets and for small parts of them, in an index of one
+    segment and in one of several."""
+    prepared, _plain = services
+    with prepared.keeper.reading() as view:
+        texts = [" ".join(str(f.get(n) or "") for n in ("title", "summary", "body"))
+                 for f in view.searcher.documents()]
+        lexicon = view.lexicon
+    ix = _segmented(texts[:400], tmp_path)
+    rng = random.Random(5)
+    compared = 0
+    for searcher_of in (lambda: prepared.keeper.reading(), lambda: _Plain(ix.searcher())):
+        with searcher_of() as view:
+            searcher = view.searcher
+            assert searcher.doc_count() > 100
+            evaluator = MaskEvaluator(searcher, MaskCache())
+            everything = evaluator.everything()
+            for text in RANKED_QUERIES:
+                built = build(parse(text), prepared.queries.thesaurus, lexicon,
+                              lambda t, s=searcher: s.doc_frequency("all", t) > 0)
+                mask = evaluator.evaluate(built.query) & everything
+                bits = list(iter_bits(mask))
+                subsets = [mask] + [sum(1 << d for d in rng.sample(bits, min(len(bits), k))) for k in (1, 3, 12, 40)]
+                terms = scoring_terms(built.query)
+                averages = {f: searcher.avg_field_length(f, 1.0) for f, _t, _b in terms}
+                for subset in subsets:
+                    for count in (1, 10, 25):
+                        planes = Ranker(MaskCache())
+                        planes.FEW = 0
+                        expected = planes.top(searcher, built.query, subset, count)
+                        assert Ranker(MaskCache())._top_few(searcher, terms, averages, subset, count) == expected
+                        compared += bool(expected)
+    assert compared > 200
+
+
+class _Plain:
+    """A bare Whoosh searcher in the shape of an IndexView (``with ... as view: view.searcher``)."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.searcher.close()
