@@ -44,9 +44,30 @@ def phrase_term(stems: Iterable[str]) -> str:
     return " ".join(stems)
 
 
+#: Each stem's CRC-32 (a stable hash: Python's own hash of a str differs between processes).
+_CRC: dict[str, int] = {}
+#: The term of each bucket.
+_BUCKET_TERMS = [f"{n:04x}" for n in range(PAIR_BUCKETS)]
+_BUCKET_BYTES = [term.encode("ascii") for term in _BUCKET_TERMS]
+
+
+def _crc(stem: str) -> int:
+    found = _CRC.get(stem)
+    if found is None:
+        if len(_CRC) > 200_000:
+            _CRC.clear()
+        found = _CRC[stem] = zlib.crc32(stem.encode("utf-8"))
+    return found
+
+
+def pair_bucket(first: str, second: str) -> int:
+    """The bucket of two stems (PairText.index computes the same inline)."""
+    return (_crc(first) * 40503 + _crc(second)) & (PAIR_BUCKETS - 1)
+
+
 def pair_term(first: str, second: str) -> str:
-    """The PAIRS_FIELD term (the bucket) of two stems on consecutive positions: a stable hash, four hex digits."""
-    return f"{zlib.crc32(f'{first} {second}'.encode()) & (PAIR_BUCKETS - 1):04x}"
+    """The PAIRS_FIELD term (the bucket) of two stems on consecutive positions: four hex digits."""
+    return _BUCKET_TERMS[pair_bucket(first, second)]
 
 
 #: The positions PhraseText found in the last text it indexed (per thread), so that PairText, which indexes the
@@ -126,15 +147,23 @@ class PairText(TEXT):
             positions = defaultdict(list)
             for token in unstopped(self.analyzer(value, positions=True, mode="index")):
                 positions[token.text].append(token.pos)
-        at: dict[int, list[str]] = defaultdict(list)
+        # Position -> CRC-32 of the stems there (more than one for a compound and its parts).
+        at: dict[int, list[int]] = defaultdict(list)
         for text, found in positions.items():
+            crc = _crc(text)
             for pos in found:
-                at[pos].append(text)
-        pairs = {pair_term(first, second) for pos, firsts in at.items() for second in at.get(pos + 1, ())
-                 for first in firsts}
+                at[pos].append(crc)
+        mask = PAIR_BUCKETS - 1
+        buckets = set()
+        for pos, firsts in at.items():
+            seconds = at.get(pos + 1)
+            if seconds:
+                for first in firsts:
+                    first *= 40503
+                    buckets.update([(first + second) & mask for second in seconds])
         yield PAIRS_SENTINEL.encode("utf-8"), 1, 1.0, b""
-        for pair in sorted(pairs):
-            yield pair.encode("utf-8"), 1, 1.0, b""
+        for bucket in buckets:
+            yield _BUCKET_BYTES[bucket], 1, 1.0, b""
 
 
 def build_schema(lexicon: Lexicon | None = None, phrases: Iterable[tuple[str, ...]] = ()) -> Schema:

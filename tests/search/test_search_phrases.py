@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import shutil
+from array import array
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,9 @@ from portal.search import SearchService
 from portal.search.analysis import query_stems
 from portal.search.documents import all_documents
 from portal.search.index import CURRENT, PHRASES, read_phrases, write_manifest
-from portal.search.masks import MaskCache, MaskEvaluator, bitmask, has_pairs, iter_bits
+from portal.search.masks import MaskCache, MaskEvaluator, bitmask, decoded_postings, has_pairs, iter_bits
 from portal.search.query import build, parse
-from portal.search.ranking import Ranker, scoring_terms
+from portal.search.ranking import K1, PLANE_MAX, QUANTUM, B, Ranker, level_planes, scoring_terms
 from portal.search.schema import PAIRS_FIELD, PHRASE_FIELDS, build_schema, with_derived_fields
 from portal.search.thesaurus import Thesaurus
 
@@ -277,3 +278,33 @@ class _Plain:
 
     def __exit__(self, *exc):
         self.searcher.close()
+
+
+def test_impacts_and_levels_are_those_of_the_formula(services):
+    """The impacts and plane levels computed with C loops (map) are bit for bit those of the BM25 formula written
+    out per posting."""
+    prepared, _plain = services
+    ranker = Ranker(MaskCache())
+    checked = 0
+    with prepared.keeper.reading() as view:
+        searcher = view.searcher
+        for sub, _offset in searcher.leaf_searchers():
+            reader = sub.reader()
+            for fieldname in ("title", "all"):
+                avg = searcher.avg_field_length(fieldname, 1.0)
+                words = [t.decode("utf-8") for t in reader.lexicon(fieldname)][::7][:200]
+                for word in words:
+                    docs, impacts = ranker._impacts(searcher, reader, fieldname, word, avg)
+                    ids, tfs = decoded_postings(reader, fieldname, word)
+                    idf, rounded = round(searcher.idf(fieldname, word), 2), round(avg or 1.0, 0) or 1.0
+                    lengths = ranker._lengths(reader, fieldname)
+                    norm, per_length = K1 * (1 - B), K1 * B / rounded
+                    expected = array("f", [idf * tf * (K1 + 1) / (tf + norm + per_length * lengths[doc])
+                                           for doc, tf in zip(ids, tfs, strict=True)])
+                    assert (docs, impacts) == (ids, expected), word
+                    for boost in (3.0, 0.8, 2.4):
+                        levels = [max(0, min(PLANE_MAX, int(x * boost / QUANTUM + 0.5))) for x in expected]
+                        planes = level_planes(docs, impacts, boost)
+                        assert [sum((planes[b] >> d & 1) << b for b in range(len(planes))) for d in docs] == levels
+                    checked += 1
+    assert checked > 100
