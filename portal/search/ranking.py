@@ -12,8 +12,6 @@ from __future__ import annotations
 from array import array
 from bisect import bisect_left
 from collections import deque
-from itertools import repeat
-from operator import add, mul, truediv
 
 from whoosh import query as wq
 
@@ -73,12 +71,14 @@ class Ranker:
             lengths = self._lengths(reader, fieldname)
             norm = K1 * (1 - B)
             per_length = K1 * B / (avg or 1.0)
-            # idf * tf * (K1 + 1) / (tf + norm + per_length * length), term by term in that order (so the floats
-            # are those of the formula), with the loops in C (map) instead of Python bytecode per posting.
-            numerators = map(mul, map(mul, repeat(idf), weights), repeat(K1 + 1))
-            denominators = map(add, map(add, weights, repeat(norm)),
-                               map(mul, repeat(per_length), map(lengths.__getitem__, docs)))
-            return docs, array("f", map(truediv, numerators, denominators))
+            impacts = array(
+                "f",
+                [
+                    idf * tf * (K1 + 1) / (tf + norm + per_length * lengths[doc])
+                    for doc, tf in zip(docs, weights, strict=True)
+                ],
+            )
+            return docs, impacts
 
         # The idf is part of the key: it changes when the collection changes.
         return self.cache.get((segment_key(reader), "imp", fieldname, text, idf, avg), compute)
@@ -253,8 +253,7 @@ def level_planes(docs, impacts, boost: float) -> list[int]:
     translating those bytes: no Python bytecode per document beyond computing the level."""
     if not docs:
         return [0] * PLANE_BITS
-    # int(x * boost / QUANTUM + 0.5) for each impact x, with the loop in C.
-    levels = list(map(int, map(add, map(truediv, map(mul, impacts, repeat(boost)), repeat(QUANTUM)), repeat(0.5))))
+    levels = [int(x * boost / QUANTUM + 0.5) for x in impacts]
     if max(levels) > PLANE_MAX or min(levels) < 0:
         levels = [max(0, min(PLANE_MAX, level)) for level in levels]
     flags = bytearray((docs[-1] >> 3) + 1 << 3)

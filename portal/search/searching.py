@@ -495,6 +495,10 @@ class QueryEngine:
     #: prepares the same words, only later).
     WARM_TERMS_POSTINGS = 1_500_000
     WARM_TERMS_SECONDS = 5.0
+    #: The postings budget grows with the index: a quarter of the postings of field "all", up to this many (at
+    #: 100,000 items about 250 words in 4 s of CPU time, and some 130 MB of cache: per word and field a bitset and
+    #: eight planes of one bit per document, 2.25 bytes per document for both fields, plus 8 bytes per posting).
+    WARM_TERMS_POSTINGS_MAX = 6_000_000
     #: Words in fewer documents than this (and than 0.5% of them) are cheap on first use: not prepared.
     WARM_TERMS_MIN_DOCS = 64
 
@@ -521,7 +525,7 @@ class QueryEngine:
         """Prepare the most frequent words (their document sets and ranking planes): the first use of a common
         word is the expensive one, as it reads tens of thousands of postings; rare words are cheap anyway.
         One short hold of the reading lock per word, so searches are not held up. Returns (words, postings)."""
-        postings = self.WARM_TERMS_POSTINGS if postings is None else postings
+        budget = postings
         deadline = time.thread_time() + (self.WARM_TERMS_SECONDS if seconds is None else seconds)
         with self.keeper.reading() as view:
             if not view.ready:
@@ -534,6 +538,8 @@ class QueryEngine:
                     term = text.decode("utf-8") if isinstance(text, bytes) else text
                     if " " not in term:  # prepared phrases are cheap: one posting list
                         frequency[term] = frequency.get(term, 0) + info.doc_frequency()
+            if budget is None:
+                budget = min(self.WARM_TERMS_POSTINGS_MAX, max(self.WARM_TERMS_POSTINGS, sum(frequency.values()) // 4))
             least = max(self.WARM_TERMS_MIN_DOCS, view.searcher.doc_count_all() // 200)
             analyzer = view.searcher.schema["all"].analyzer
             frequent_words = self._frequent_words(view.searcher, self.WARM_ANALYSED_WORDS)
@@ -550,7 +556,7 @@ class QueryEngine:
         for term, boost in work:
             if frequency[term] < least:
                 continue
-            if done + frequency[term] > postings or time.thread_time() > deadline:
+            if done + frequency[term] > budget or time.thread_time() > deadline:
                 break
             with self.keeper.reading() as view:
                 if not view.ready:
