@@ -191,6 +191,32 @@ def decoded_postings(reader, fieldname: str, text) -> tuple[array, array]:
     return _DECODED.get((segment_key(reader), reader.doc_count(), fieldname, text), compute)
 
 
+def _term_bits(reader, fieldname: str, text) -> int:
+    return bitmask(decoded_postings(reader, fieldname, text)[0])
+
+
+def weights_of(reader, fieldname: str, text, docs: list[int]) -> list[float | None]:
+    """The weight (term frequency) of a term in each of ``docs`` (ascending, live documents of one segment), None
+    where a document lacks it: skipping to each, so only the blocks holding them are decoded (a phrase's few
+    results need not decode the whole posting list of a common word). The weights are those decoded_postings
+    gives (the same block weights)."""
+    out: list[float | None] = [None] * len(docs)
+    try:
+        matcher = reader.postings(fieldname, text)
+    except Exception:  # term or field not in this segment
+        return out
+    for k, doc in enumerate(docs):
+        if not matcher.is_active():
+            break
+        if matcher.id() < doc:
+            matcher.skip_to(doc)
+            if not matcher.is_active():
+                break
+        if matcher.id() == doc:
+            out[k] = matcher.weight()
+    return out
+
+
 def posting_ids(matcher):
     """Every document id of a fresh posting matcher, ascending."""
     for ids, _weights in posting_blocks(matcher):
@@ -245,6 +271,11 @@ class MaskCache:
         self._data: OrderedDict[tuple, tuple[object, int]] = OrderedDict()
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self._used = 0
+
     def contains(self, key) -> bool:
         with self._lock:
             return key in self._data
@@ -274,6 +305,11 @@ class MaskCache:
 
 
 _DECODED = MaskCache(budget_mb=32)
+
+
+def decoded_if_cached(reader, fieldname: str, text):
+    """decoded_postings of the term when they are cached, else None."""
+    return _DECODED.peek((segment_key(reader), reader.doc_count(), fieldname, text))
 
 
 class MaskEvaluator:
@@ -326,10 +362,12 @@ class MaskEvaluator:
         return total
 
     def term(self, fieldname: str, text) -> int:
-        def compute(_sub, reader):
-            return bitmask(decoded_postings(reader, fieldname, text)[0])
+        return self._leafwise(("t", fieldname, text), lambda _sub, reader: _term_bits(reader, fieldname, text))
 
-        return self._leafwise(("t", fieldname, text), compute)
+    def _local_term(self, reader, fieldname: str, text) -> int:
+        """The local bitset of a term in one segment (the same cache entry as term's)."""
+        return self.cache.get((segment_key(reader), "t", fieldname, text),
+                              lambda: _term_bits(reader, fieldname, text))
 
     def _pair(self, reader, first, second) -> int:
         """Local bitset of the documents of one segment with a pair in the bucket of ``first`` ``second``."""
@@ -381,28 +419,35 @@ class MaskEvaluator:
             prepared = self._prepared(q)
             if prepared is not None:
                 return self.term(q.fieldname, prepared)
-            candidates = -1
-            for word in q.words:
-                candidates &= self.term(q.fieldname, word)
-            if not candidates or candidates == -1:
-                return 0
-
-            if q.slop != 1:
+            if len(q.words) < 2 or q.slop != 1:
+                candidates = -1
+                for word in q.words:
+                    candidates &= self.term(q.fieldname, word)
+                if not candidates or candidates == -1:
+                    return 0
+                if q.slop == 1:
+                    return candidates
                 return candidates & self._leafwise(("ph", q.fieldname, tuple(q.words), q.slop),
                                                    lambda sub, _reader, q=q: bitmask(q.docs(sub)))
-            local = self._local_parts(candidates)
             pairs = self.use_pairs and q.fieldname == PAIRS_OF and PAIRS_FIELD in self.schema
 
             def compute(_sub, reader, q=q):
-                found = local[id(reader)]
                 if pairs and has_pairs(reader):
-                    # Only documents with a pair in the bucket of every two consecutive words can have the phrase.
+                    # Only documents with a pair in the bucket of every two consecutive words can have the phrase
+                    # (a few hundred at most): their positions are read without decoding the words' postings.
+                    found = -1
                     for first, second in zip(q.words, q.words[1:], strict=False):
                         found &= self._pair(reader, first, second)
                         if not found:
                             return 0
+                else:  # the documents with every word
+                    found = -1
+                    for word in q.words:
+                        found &= self._local_term(reader, q.fieldname, word)
+                        if not found:
+                            return 0
                 return phrase_docs(reader, q.fieldname, q.words, found)
 
-            return candidates & self._leafwise(("ph", q.fieldname, tuple(q.words), q.slop), compute)
+            return self._leafwise(("ph", q.fieldname, tuple(q.words), q.slop), compute)
         # Anything else: let Whoosh enumerate the documents.
         return self._leafwise(("q", repr(q)), lambda sub, _reader: bitmask(q.docs(sub)))

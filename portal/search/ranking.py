@@ -15,7 +15,7 @@ from collections import deque
 
 from whoosh import query as wq
 
-from portal.search.masks import MaskCache, decoded_postings, iter_bits, segment_key
+from portal.search.masks import MaskCache, decoded_if_cached, decoded_postings, iter_bits, segment_key, weights_of
 
 K1 = 1.2
 B = 0.75
@@ -111,6 +111,9 @@ class Ranker:
     #: A query's result documents are scored one by one (see _top_few) when they are fewer than the postings of
     #: its terms whose planes are not made yet divided by this (about the ratio of the costs per document).
     FEW = 4
+    #: Below one result document per this many postings of a term, its weights are read by skipping to each
+    #: result (only the blocks holding them are decoded) rather than decoding the whole posting list.
+    SKIP = 16
 
     def top(self, searcher, q: wq.Query, result_mask: int, count: int) -> list[tuple[int, float]]:
         """The ``count`` best (docnum, score) of ``result_mask`` for query ``q``, best first.
@@ -195,26 +198,33 @@ class Ranker:
         idf = round(searcher.idf(fieldname, text), 2)
         avg_key = round(avg or 1.0, 0) or 1.0
         cached = self.cache.peek((segment_key(reader), "imp", fieldname, text, idf, avg_key))
+        out = [0.0] * len(local)
         if cached is not None:
             docs, values = cached
-        else:
-            docs, values = decoded_postings(reader, fieldname, text)
-        if not docs:
-            return None
-        size = len(docs)
-        at = [bisect_left(docs, d) for d in local]
-        present = [k for k, a in enumerate(at) if a < size and docs[at[k]] == local[k]]
-        out = [0.0] * len(local)
-        if not present:
+            if not docs:
+                return None
+            for k, a in enumerate(bisect_left(docs, d) for d in local):
+                if a < len(docs) and docs[a] == local[k]:
+                    out[k] = values[a]
             return out
-        if cached is not None:
-            for k in present:
-                out[k] = values[at[k]]
+        decoded = decoded_if_cached(reader, fieldname, text)
+        if decoded is None and len(local) * self.SKIP < reader.doc_frequency(fieldname, text):
+            tfs = weights_of(reader, fieldname, text, local)  # only the blocks holding these documents
+        else:
+            docs, weights = decoded if decoded is not None else decoded_postings(reader, fieldname, text)
+            if not docs:
+                return None
+            tfs = [None] * len(local)
+            for k, a in enumerate(bisect_left(docs, d) for d in local):
+                if a < len(docs) and docs[a] == local[k]:
+                    tfs[k] = weights[a]
+        present = [k for k, tf in enumerate(tfs) if tf is not None]
+        if not present:
             return out
         lengths = self._lengths(reader, fieldname)
         norm = K1 * (1 - B)
         per_length = K1 * B / (avg_key or 1.0)
-        exact = array("f", [idf * values[at[k]] * (K1 + 1) / (values[at[k]] + norm + per_length * lengths[local[k]])
+        exact = array("f", [idf * tfs[k] * (K1 + 1) / (tfs[k] + norm + per_length * lengths[local[k]])
                             for k in present])
         for k, x in zip(present, exact, strict=True):
             out[k] = x

@@ -11,7 +11,7 @@ import pytest
 from whoosh import index as windex
 from whoosh import query as wq
 
-from portal.search import SearchService
+from portal.search import SearchService, masks
 from portal.search.analysis import query_stems
 from portal.search.documents import all_documents
 from portal.search.index import CURRENT, PHRASES, read_phrases, write_manifest
@@ -263,6 +263,10 @@ def test_few_results_are_ranked_as_with_planes(services, tmp_path):
                         planes.FEW = 0
                         expected = planes.top(searcher, built.query, subset, count)
                         assert Ranker(MaskCache())._top_few(searcher, terms, averages, subset, count) == expected
+                        skipping = Ranker(MaskCache())  # weights read by skipping to each result (weights_of)
+                        skipping.SKIP = 10**9
+                        masks._DECODED.clear()
+                        assert skipping._top_few(searcher, terms, averages, subset, count) == expected
                         compared += bool(expected)
     assert compared > 200
 
