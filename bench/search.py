@@ -45,7 +45,10 @@ caches, and whatever warm-up the portal does at start-up), and the frequent-word
 background right after start-up (``QueryEngine.warm_terms``: the most frequent words and the thesaurus
 expansions, bounded in postings and CPU time, after asking the OS to read the index files ahead, up to a bounded
 number of bytes; awaited here, as for a visitor who comes after it; measured queries may use those words, as
-visitors do). That open is timed on its own ("open" line, the frequent-word
+visitors do). The start checks every index file against its checksum (``IndexStore.open``) and the warm-up asks
+the OS to read them ahead, so the measured query finds the files back in the page cache: "cold" is the state of
+the new process and its caches, not of the disk (FTS5 cold, below, does read its database from disk).
+That open is timed on its own ("open" line, the frequent-word
 part also as CPU time); only the query is in the cold figures. The query is one
 ``SearchService.search(q, filters)`` call: ranking, total, facet counts, snippets, spelling, as the search page
 uses it. Process-wide state (imported modules, memoised stemming) survives, but no query of the run was made
