@@ -440,6 +440,12 @@ class MaskEvaluator:
                         found &= self._pair(reader, first, second)
                         if not found:
                             return 0
+                    for word in q.words:  # words whose bitsets are at hand (frequent words, warmed up) narrow it
+                        known = self.cache.peek((segment_key(reader), "t", q.fieldname, word))
+                        if known is not None:
+                            found &= known
+                            if not found:
+                                return 0
                 else:  # the documents with every word
                     found = -1
                     for word in q.words:
