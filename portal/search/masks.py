@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from array import array
+from bisect import bisect_left
 from collections import OrderedDict, deque
 from itertools import accumulate, repeat
 
@@ -153,9 +154,44 @@ def has_pairs(reader) -> bool:
     return reader.doc_frequency(PAIRS_FIELD, PAIRS_SENTINEL) == reader.doc_count_all()
 
 
+def _block_ids(leaf) -> tuple:
+    """The ids of a W3 leaf matcher's current block (Whoosh's _read_ids, delta decoding done by itertools)."""
+    if leaf._ids is None:
+        if leaf._byteids:
+            leaf._read_ids()
+        else:
+            if leaf._data is None:
+                leaf._read_data()
+            leaf._ids = tuple(accumulate(leaf._data[0]))
+    return leaf._ids
+
+
 def _values_of(matcher, wanted: set[int], frequency: int):
-    """(doc, value string) of the postings of ``wanted`` documents: block by block when they are many,
-    else skipping to each (blocks without a wanted document are not decoded)."""
+    """(doc, value string) of the postings of ``wanted`` documents. Whoosh's own posting blocks are skipped by
+    their highest id (read from the block header) when they hold no wanted document, and the others are looked
+    up by bisection: no block is decoded twice or for nothing, and no posting is stepped through one by one."""
+    leaf = matcher.child if isinstance(matcher, FilterMatcher) else matcher
+    if type(leaf) is W3LeafMatcher and not leaf._i:
+        targets = sorted(wanted)
+        i, count = 0, len(targets)
+        while i < count and leaf.is_active():
+            if leaf._maxid < targets[i]:
+                leaf._next_block()
+                continue
+            ids = _block_ids(leaf)
+            values = None
+            while i < count and targets[i] <= leaf._maxid:
+                doc = targets[i]
+                at = bisect_left(ids, doc)
+                if at < len(ids) and ids[at] == doc:
+                    if values is None:
+                        if leaf._values is None:
+                            leaf._read_values()
+                        values = leaf._values
+                    yield doc, values[at]
+                i += 1
+            leaf._next_block()
+        return
     if len(wanted) * 8 >= frequency:
         for ids, values in posting_values(matcher):
             for doc, value in zip(ids, values, strict=True):
