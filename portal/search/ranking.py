@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections import deque
 
 from whoosh import query as wq
 
+from portal.search import bitplanes
 from portal.search.masks import MaskCache, decoded_if_cached, decoded_postings, iter_bits, segment_key, weights_of
 
 K1 = 1.2
@@ -247,67 +247,32 @@ class Ranker:
 
 
 #: Impacts are quantised to PLANE_BITS bits in steps of QUANTUM (BM25 impacts stay below ~30 * boost).
-PLANE_BITS = 8
+PLANE_BITS = bitplanes.BITS
 PLANE_MAX = (1 << PLANE_BITS) - 1
 QUANTUM = 0.35
 
 
-#: _PLANE_TABLES[b][j]: bytes.translate table taking a level byte to bit ``j`` when the level has bit ``b``.
-_PLANE_TABLES = [[bytes((1 << j) if v >> b & 1 else 0 for v in range(256)) for j in range(8)]
-                 for b in range(PLANE_BITS)]
-
-
 def level_planes(docs, impacts, boost: float) -> list[int]:
-    """Bit planes of the quantised levels of ``impact * boost`` (bit b of plane b is set for each doc whose level has
-    bit b). One byte per document holds its level (set at C speed), then each plane is packed by slicing and
-    translating those bytes: no Python bytecode per document beyond computing the level."""
+    """Bit planes (portal.search.bitplanes) of the quantised levels of ``impact * boost``: no Python bytecode per
+    document beyond computing the level."""
     if not docs:
         return [0] * PLANE_BITS
     levels = [int(x * boost / QUANTUM + 0.5) for x in impacts]
     if max(levels) > PLANE_MAX or min(levels) < 0:
         levels = [max(0, min(PLANE_MAX, level)) for level in levels]
-    flags = bytearray((docs[-1] >> 3) + 1 << 3)
-    deque(map(flags.__setitem__, docs, levels), maxlen=0)
-    slices = [flags[j::8] for j in range(8)]
-    planes = []
-    for tables in _PLANE_TABLES:
-        plane = 0
-        for j, part in enumerate(slices):
-            plane |= int.from_bytes(part.translate(tables[j]), "little")
-        planes.append(plane)
-    return planes
+    return bitplanes.pack(docs, levels, docs[-1])
 
 
 def _add_planes(a: list[int], b: list[int]) -> list[int]:
-    """Bit-sliced addition of two numbers per document (ripple carry over the planes)."""
-    out = []
-    carry = 0
-    for i in range(max(len(a), len(b))):
-        x = a[i] if i < len(a) else 0
-        y = b[i] if i < len(b) else 0
-        out.append(x ^ y ^ carry)
-        carry = (x & y) | (carry & (x ^ y))
-    if carry:
-        out.append(carry)
+    """Bit-sliced addition of two numbers per document (a new list)."""
+    out = list(a)
+    bitplanes.add(out, b)
     return out
 
 
 def _select(planes: list[int], mask: int, count: int, slack: int = 2) -> list[int]:
     """Documents of ``mask`` with the highest plane sums: at least ``count``, plus ties (up to a limit)."""
-    chosen = 0
-    remaining = mask
-    need = count
-    for plane in reversed(planes):
-        if need <= 0:
-            break
-        hit = remaining & plane
-        n = hit.bit_count()
-        if n >= need:
-            remaining = hit
-        else:
-            chosen |= hit
-            need -= n
-            remaining &= ~plane
+    chosen, remaining, need = bitplanes.split_top(planes, mask, count)
     out = list(iter_bits(chosen))
     if need > 0:
         limit = need * slack + 20

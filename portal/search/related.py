@@ -31,11 +31,12 @@ import heapq
 import math
 from array import array
 from bisect import bisect_left
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable
 from itertools import compress, repeat
 from operator import add, le, mul, truediv
 
+from portal.search import bitplanes
 from portal.search.masks import posting_blocks
 from portal.search.related_store import RelatedState
 from portal.search.schema import ALL_REPEAT
@@ -209,12 +210,12 @@ class ExampleSpace:
             planes = self.planes(term)
             for shift in range(multiple.bit_length()):
                 if multiple >> shift & 1:
-                    _add(total, planes, shift)
+                    bitplanes.add(total, planes, shift)
         bonus = max(1, round(THEME_BONUS / (QUANTUM * unit)))
         for theme in own_themes:
             for shift in range(bonus.bit_length()):
                 if bonus >> shift & 1:
-                    _add(total, [self.themes[theme]], shift)
+                    bitplanes.add(total, [self.themes[theme]], shift)
         matched = 0
         for plane in total:
             matched |= plane
@@ -255,86 +256,24 @@ def _eligible(term: str) -> bool:
     return len(term) > 2 and not term.isdigit() and " " not in term
 
 
-#: bytes.translate tables: a level byte -> bit j when the level has bit b (_TABLES[b][j]).
-_TABLES = [[bytes((1 << j) if v >> b & 1 else 0 for v in range(256)) for j in range(8)] for b in range(8)]
-
-
 def _bit_planes(docs, levels, size: int) -> list[int]:
-    """Bit planes of per-document levels (0..255): plane b has the documents whose level has bit b. One byte per
-    document is set at C speed, then each plane is packed by slicing and translating those bytes."""
+    """The bit planes of per-document levels (0..255), without the empty top planes (fewer additions)."""
     if not docs:
         return []
-    flags = bytearray(((size >> 3) + 1) << 3)
-    deque(map(flags.__setitem__, docs, levels), maxlen=0)
-    slices = [flags[j::8] for j in range(8)]
-    planes = []
-    for tables in _TABLES:
-        plane = 0
-        for j, part in enumerate(slices):
-            plane |= int.from_bytes(part.translate(tables[j]), "little")
-        planes.append(plane)
+    planes = bitplanes.pack(docs, levels, size)
     while planes and not planes[-1]:
         planes.pop()
     return planes
 
 
-def _add(total: list[int], planes: list[int], shift: int) -> None:
-    """total += planes * 2**shift, per document (bit-sliced ripple-carry addition, in place)."""
-    carry = 0
-    at = shift
-    for plane in planes:
-        while len(total) <= at:
-            total.append(0)
-        current = total[at]
-        partial = current ^ plane
-        total[at] = partial ^ carry
-        carry = (current & plane) | (carry & partial)
-        at += 1
-    while carry:
-        if len(total) <= at:
-            total.append(0)
-        current = total[at]
-        total[at] = current ^ carry
-        carry &= current
-        at += 1
-
-
-def _lowest_bits(mask: int, count: int) -> list[int]:
-    """The ``count`` lowest set bits of ``mask`` (a few operations per bit: results are few, bitsets long)."""
-    out = []
-    while mask and len(out) < count:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
-    return out
-
-
 def _best(total: list[int], mask: int, count: int) -> list[tuple[int, int]]:
     """(score, document) of the ``count`` documents of ``mask`` with the highest sums, best first (ties: lowest
-    document first). Walks the planes from the top: a handful of bitset operations, then one lookup per result."""
-    chosen = 0
-    remaining = mask
-    need = count
-    for plane in reversed(total):
-        if need <= 0:
-            break
-        hit = remaining & plane
-        found = hit.bit_count()
-        if found >= need:
-            remaining = hit
-        else:
-            chosen |= hit
-            need -= found
-            remaining &= ~plane
-    docs = _lowest_bits(chosen, count)
+    document first)."""
+    chosen, tied, need = bitplanes.split_top(total, mask, count)
+    docs = bitplanes.lowest_bits(chosen, count)
     if need > 0:
-        docs += _lowest_bits(remaining, need)  # equal sums: the lowest numbers
-    width = (max(docs, default=0) >> 3) + 1
-    rows = [plane.to_bytes(max(width, (plane.bit_length() + 7) >> 3), "little") for plane in total]
-    scored = []
-    for doc in docs:
-        byte, bit = doc >> 3, doc & 7
-        scored.append((sum((row[byte] >> bit & 1) << b for b, row in enumerate(rows)), doc))
+        docs += bitplanes.lowest_bits(tied, need)  # equal sums: the lowest numbers
+    scored = list(zip(bitplanes.sums_of(total, docs), docs, strict=True))
     scored.sort(key=lambda sd: (-sd[0], sd[1]))
     return scored
 
