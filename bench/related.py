@@ -51,23 +51,12 @@ def load_corpus(work: Path, examples: int, reuse: bool) -> Path:
     if reuse and ini.exists() and (work / "portal.sqlite").exists():
         return ini
     from generate import make_content_dir
+    from sites import loaded_sqlite_site
 
     content = work / "content"
     shutil.rmtree(content, ignore_errors=True)
     make_content_dir(examples, content)
-    ini.write_text(
-        "[app:main]\nuse = egg:portal\n"
-        f"sqlalchemy.url = sqlite:///{work / 'portal.sqlite'}\nportal.content_dir = {content}\n"
-        f"search.index_dir = {work / 'index'}\n"
-        "portal.secret = bench-related\nportal.secure_cookies = false\nportal.base_url = http://127.0.0.1\n"
-        f"mail.queue_path =\nportal.maildir = {work / 'mail'}\nmail.default_sender = kennisportaal@localhost\n",
-        encoding="utf-8")
-    for script in ("portal-init", "portal-load"):
-        done = subprocess.run([str(BIN / script), str(ini)], capture_output=True, text=True, timeout=3600,  # noqa: S603
-                              check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"{script} failed:\n{done.stdout}{done.stderr[-3000:]}")
-    return ini
+    return loaded_sqlite_site(work, content, "bench-related")
 
 
 def main(argv: list[str] | None = None) -> int:

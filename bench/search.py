@@ -690,24 +690,14 @@ def synthetic_corpus(run: Path, size: int) -> dict:
 
 def portal_corpus(run: Path, examples: int) -> dict:
     from generate import make_content_dir
+    from sites import loaded_sqlite_site
 
     content = run / "content"
     start = time.perf_counter()
     make_content_dir(examples, content)
     generated = time.perf_counter() - start
     db_url = f"sqlite:///{run / 'portal.sqlite'}"
-    ini = run / "bench.ini"
-    ini.write_text(
-        "[app:main]\nuse = egg:portal\n"
-        f"sqlalchemy.url = {db_url}\nportal.content_dir = {content}\nsearch.index_dir = {run / 'index'}\n"
-        "portal.secret = bench-search\nportal.secure_cookies = false\nportal.base_url = http://127.0.0.1\n"
-        f"mail.queue_path =\nportal.maildir = {run / 'mail'}\nmail.default_sender = kennisportaal@localhost\n",
-        encoding="utf-8")
-    for script in ("portal-init", "portal-load"):
-        done = subprocess.run([str(BIN / script), str(ini)], capture_output=True, text=True, timeout=3600,  # noqa: S603
-                              check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"{script} failed:\n{done.stdout}{done.stderr[-3000:]}")
+    loaded_sqlite_site(run, content, "bench-search")
     factory = session_factory_for(db_url)
     service = SearchService(str(run / "index"), factory)
     rebuild = timed(lambda: service.rebuild())[1]
