@@ -4,6 +4,7 @@ XML is always well-formed; absolute URLs come from portal.base_url, never from t
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -117,6 +118,20 @@ def test_base_url_is_required_in_production(shared_site):
         main({}, **settings)
     with pytest.raises(ConfigurationError, match="geen geldig adres"):
         main({}, **{**settings, "portal.base_url": "kennisportaal.example.nl"})
+
+
+def test_a_refused_configuration_leaves_no_index_writer_running(shared_site, tmp_path):
+    """main() refuses portal.base_url after the search service started: its writer thread must stop with it (it
+    would otherwise keep polling a database that may be gone)."""
+    def writers() -> int:
+        return sum(t.name == "search-index-writer" and t.is_alive() for t in threading.enumerate())
+
+    before = writers()
+    settings = {**shared_site.settings, "portal.secure_cookies": "true", "portal.base_url": "",
+                "search.index_dir": str(tmp_path / "index")}
+    with pytest.raises(ConfigurationError, match=r"portal\.base_url"):
+        main({}, **settings)
+    assert writers() == before
 
 
 # --- 5: ids and version numbers -----------------------------------------------------------------------------------
