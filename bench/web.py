@@ -574,8 +574,9 @@ def run_round(title: str, baselines: list[Server], sites: list[Site], args) -> N
         bad = f"{r.bad}" + (f" {dict(sorted(r.statuses.items()))}" if r.bad else "")
         print(f"{cell.label:<22} {cell.server:<20} {cell.mode:<5} {rate:>8.1f} {percentile(ordered, .5) * 1000:>8.2f} "
               f"{percentile(ordered, .95) * 1000:>8.2f} {rate / bare * 100:>6.1f}% {bad:>8}", flush=True)
-    print(f"distinct queries so far: {_distinct.used} of {len(_distinct.words)} words"
-          f" ({_distinct.repeats} repeated)", flush=True)
+    # Words are handed out across the whole run; each portal process only sees its own share of them.
+    print(f"distinct queries so far (whole run, all portals): {_distinct.used} asked of {len(_distinct.words)} "
+          f"words ({_distinct.repeats} after the list started again)", flush=True)
 
 
 def print_in_process(site: Site, figures: dict) -> None:
