@@ -14,15 +14,12 @@ import re
 import threading
 from html import escape
 
-from whoosh.support.charset import accent_map
-
-from portal.search.analysis import WORD_PATTERN
+from portal.search.analysis import WORD_PATTERN, fold
 
 SNIPPET_WINDOW = 260
 
 #: Splits a text into the words of the analyzer's tokenizer and the text between them.
 _SPLIT_RE = re.compile(f"({WORD_PATTERN})", re.UNICODE)
-_NON_ASCII_CHAR = re.compile(r"[^\x00-\x7f]")
 #: Distinct words the word index learns before it starts over.
 WORD_INDEX_SIZE = 100_000
 #: Characters of folded text remembered (two copies of each text are held: as stored and folded).
@@ -77,23 +74,6 @@ def _index_for(analyzer) -> _WordIndex:
     return index
 
 
-def fold_text(text: str) -> str:
-    """``analysis.fold(text)``, at a third of the cost on a long text with accents.
-
-    ``fold`` translates each run of non-ASCII characters with a Python call (an 8 kB body has dozens); here each
-    distinct accented character is replaced once, in C. The same result: every image in ``accent_map`` is ASCII,
-    so no replacement makes or unmakes another's character (tests/search/test_snippets.py compares the two).
-    """
-    lower = text.lower()
-    if lower.isascii():
-        return lower
-    for char in set(_NON_ASCII_CHAR.findall(lower)):
-        image = char.translate(accent_map)
-        if image != char:
-            lower = lower.replace(char, image)
-    return lower
-
-
 class _FoldedMemo:
     """Folded copies of texts with accents: folding a body still costs some 20-30 µs, and the same summaries and
     bodies come back in result after result. Holds at most ``limit`` characters of text."""
@@ -106,7 +86,7 @@ class _FoldedMemo:
     def get(self, text: str) -> str:
         folded = self._folded.get(text)
         if folded is None:
-            folded = fold_text(text)
+            folded = fold(text)
             if len(folded) != len(text):  # positions must stay those of the text
                 folded = text.lower()
             if self._chars + len(text) > self.limit:

@@ -1,4 +1,5 @@
-"""fold() translates only non-ASCII runs: the same result as translating every character with the accent map."""
+"""fold() replaces each distinct non-ASCII character once: the same result as translating every character
+with the accent map."""
 
 from __future__ import annotations
 
