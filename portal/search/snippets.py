@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from html import escape
 
 from portal.search.analysis import WORD_PATTERN, fold
@@ -133,21 +134,16 @@ def mark(excerpt: str, terms, analyzer) -> str | None:
     return "".join(parts)
 
 
-def snippets(text: str, terms: set[str], analyzer, limit: int = 2) -> list[str]:
-    """Up to ``limit`` HTML snippets of ``text`` with the matched words in <mark> (everything else escaped).
-
-    Analysing a whole body per hit is slow, so we first look for the places where a term can occur (its first
-    letters in the folded text) and mark only windows around them.
-    """
-    if limit <= 0:
-        return []
+def excerpts(text: str, terms) -> Iterator[tuple[str, bool, bool]]:
+    """(excerpt, cut before, cut after) of the windows of ``text`` around the places where a term can occur (its
+    first letters in the folded text), in text order, not overlapping, whitespace collapsed. Analysing a whole body
+    per hit is slow: only these windows are marked."""
     folded = _probe_text(text)
     probes = {t[: max(4, len(t) - 2)] for t in terms if len(t) >= 2}
     positions = sorted(p for p in (folded.find(probe) for probe in probes) if p >= 0)
-    out: list[str] = []
     covered_until = -1
     for pos in positions:
-        if pos < covered_until or len(out) >= limit:
+        if pos < covered_until:
             continue
         start = max(0, pos - SNIPPET_WINDOW // 3)
         if start:
@@ -157,10 +153,19 @@ def snippets(text: str, terms: set[str], analyzer, limit: int = 2) -> list[str]:
         if end < len(text):
             space = text.rfind(" ", pos, end)
             end = space if space > pos else end
-        excerpt = " ".join(text[start:end].split())
-        marked = mark(excerpt, terms, analyzer)
         covered_until = end
-        if marked is None:
-            continue
-        out.append(("… " if start else "") + marked + (" …" if end < len(text) else ""))
+        yield " ".join(text[start:end].split()), start > 0, end < len(text)
+
+
+def snippets(text: str, terms: set[str], analyzer, limit: int = 2) -> list[str]:
+    """Up to ``limit`` HTML snippets of ``text`` with the matched words in <mark> (everything else escaped)."""
+    out: list[str] = []
+    if limit <= 0:
+        return out
+    for excerpt, cut_before, cut_after in excerpts(text, terms):
+        marked = mark(excerpt, terms, analyzer)
+        if marked is not None:
+            out.append(("… " if cut_before else "") + marked + (" …" if cut_after else ""))
+            if len(out) >= limit:
+                break
     return out

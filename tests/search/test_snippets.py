@@ -19,7 +19,7 @@ from whoosh.support.charset import accent_map
 from portal.search.analysis import Lexicon, dutch_analyzer, fold, query_stems
 from portal.search.query import build, parse
 from portal.search.schema import HIGHLIGHT_FIELDS
-from portal.search.snippets import SNIPPET_WINDOW, _FoldedMemo, mark, snippets
+from portal.search.snippets import _FoldedMemo, excerpts, mark, snippets
 
 
 class _WhooshMarkFormatter(highlight.Formatter):
@@ -33,36 +33,20 @@ class _WhooshMarkFormatter(highlight.Formatter):
 
 
 def whoosh_snippets(text: str, terms: set[str], analyzer, limit: int = 2) -> list[str]:
-    """The snippets as Whoosh's highlighter made them (the code before the word-by-word marker)."""
-    if limit <= 0:
-        return []
-    folded = fold(text)
-    if len(folded) != len(text):
-        folded = text.lower()
-    probes = {t[: max(4, len(t) - 2)] for t in terms if len(t) >= 2}
-    positions = sorted(p for p in (folded.find(probe) for probe in probes) if p >= 0)
+    """The snippets as Whoosh's highlighter made them (the code before the word-by-word marker), over the same
+    windows (``excerpts``, unchanged)."""
     out: list[str] = []
-    covered_until = -1
+    if limit <= 0:
+        return out
     formatter = _WhooshMarkFormatter()
-    for pos in positions:
-        if pos < covered_until or len(out) >= limit:
-            continue
-        start = max(0, pos - SNIPPET_WINDOW // 3)
-        if start:
-            space = text.find(" ", start)
-            start = space + 1 if 0 <= space < pos else start
-        end = min(len(text), start + SNIPPET_WINDOW)
-        if end < len(text):
-            space = text.rfind(" ", pos, end)
-            end = space if space > pos else end
-        excerpt = " ".join(text[start:end].split())
+    for excerpt, cut_before, cut_after in excerpts(text, terms):
         marked = highlight.highlight(
             excerpt, terms, analyzer, highlight.WholeFragmenter(), formatter, top=1, mode="index"
         )
-        covered_until = end
-        if "<mark>" not in marked:
-            continue
-        out.append(("… " if start else "") + marked + (" …" if end < len(text) else ""))
+        if "<mark>" in marked:
+            out.append(("… " if cut_before else "") + marked + (" …" if cut_after else ""))
+            if len(out) >= limit:
+                break
     return out
 
 
