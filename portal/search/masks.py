@@ -198,7 +198,14 @@ def _values_of(matcher, wanted: set[int], frequency: int):
                 if doc in wanted:
                     yield doc, value
         return
-    for doc in sorted(wanted):
+    for _k, doc in _skip_through(matcher, sorted(wanted)):
+        yield doc, matcher.value()
+
+
+def _skip_through(matcher, docs: list[int]):
+    """(k, doc) for each of ``docs`` (ascending) that the matcher has, the matcher standing on it: skip_to each,
+    so only the blocks holding them are decoded."""
+    for k, doc in enumerate(docs):
         if not matcher.is_active():
             return
         if matcher.id() < doc:
@@ -206,7 +213,7 @@ def _values_of(matcher, wanted: set[int], frequency: int):
             if not matcher.is_active():
                 return
         if matcher.id() == doc:
-            yield doc, matcher.value()
+            yield k, doc
 
 
 def decoded_postings(reader, fieldname: str, text) -> tuple[array, array]:
@@ -241,15 +248,8 @@ def weights_of(reader, fieldname: str, text, docs: list[int]) -> list[float | No
         matcher = reader.postings(fieldname, text)
     except Exception:  # term or field not in this segment
         return out
-    for k, doc in enumerate(docs):
-        if not matcher.is_active():
-            break
-        if matcher.id() < doc:
-            matcher.skip_to(doc)
-            if not matcher.is_active():
-                break
-        if matcher.id() == doc:
-            out[k] = matcher.weight()
+    for k, _doc in _skip_through(matcher, docs):
+        out[k] = matcher.weight()
     return out
 
 
