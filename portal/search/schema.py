@@ -33,6 +33,8 @@ PAIRS_FIELD = "pairs"
 #: dictionary ten times larger (about a million pairs at 10,000 examples, some 100 bytes each); 65,536 terms
 #: keep it small, and the few documents in a pair's bucket that do not have the pair are sorted out on positions.
 PAIR_BUCKETS = 1 << 16
+#: A pair's bucket is (crc(first) * _PAIR_MULTIPLIER + crc(second)) mod PAIR_BUCKETS (pair_bucket; PairText.index).
+_PAIR_MULTIPLIER = 40503
 #: A term every document indexed with its pairs has in PAIRS_FIELD: a segment whose documents all have it has
 #: the pairs of all its documents (segments written before pairs were indexed, or merged with such a segment,
 #: do not, and their phrases are matched on positions alone).
@@ -62,7 +64,7 @@ def _crc(stem: str) -> int:
 
 def pair_bucket(first: str, second: str) -> int:
     """The bucket of two stems (PairText.index computes the same inline)."""
-    return (_crc(first) * 40503 + _crc(second)) & (PAIR_BUCKETS - 1)
+    return (_crc(first) * _PAIR_MULTIPLIER + _crc(second)) & (PAIR_BUCKETS - 1)
 
 
 def pair_term(first: str, second: str) -> str:
@@ -159,7 +161,7 @@ class PairText(TEXT):
             seconds = at.get(pos + 1)
             if seconds:
                 for first in firsts:
-                    first *= 40503
+                    first *= _PAIR_MULTIPLIER
                     buckets.update([(first + second) & mask for second in seconds])
         yield PAIRS_SENTINEL.encode("utf-8"), 1, 1.0, b""
         for bucket in buckets:
