@@ -60,25 +60,13 @@ class Ranker:
         return self.cache.get((segment_key(reader), "len", fieldname), compute)
 
     def _impacts(self, searcher, reader, fieldname: str, text: str, avg: float) -> tuple[array, array]:
-        # Rounded, so one edit (which changes the collection size a little) does not invalidate the cache.
-        idf = round(searcher.idf(fieldname, text), 2)
-        avg = round(avg or 1.0, 0) or 1.0
+        idf, avg = _cache_keys(searcher, fieldname, text, avg)
 
         def compute():
             docs, weights = decoded_postings(reader, fieldname, text)
             if not docs:
                 return docs, array("f")
-            lengths = self._lengths(reader, fieldname)
-            norm = K1 * (1 - B)
-            per_length = K1 * B / (avg or 1.0)
-            impacts = array(
-                "f",
-                [
-                    idf * tf * (K1 + 1) / (tf + norm + per_length * lengths[doc])
-                    for doc, tf in zip(docs, weights, strict=True)
-                ],
-            )
-            return docs, impacts
+            return docs, _bm25(idf, avg, docs, weights, self._lengths(reader, fieldname))
 
         # The idf is part of the key: it changes when the collection changes.
         return self.cache.get((segment_key(reader), "imp", fieldname, text, idf, avg), compute)
@@ -95,8 +83,7 @@ class Ranker:
             def compute(docs=docs, impacts=impacts):
                 return level_planes(docs, impacts, boost)
 
-            idf = round(searcher.idf(fieldname, text), 2)
-            avg = round(averages[fieldname] or 1.0, 0)
+            idf, avg = _cache_keys(searcher, fieldname, text, averages[fieldname])
             local = self.cache.get((segment_key(reader), "planes", fieldname, text, idf, avg, boost), compute)
             for b in range(PLANE_BITS):
                 planes[b] |= local[b] << offset
@@ -145,8 +132,7 @@ class Ranker:
         return scored[:count]
 
     def _have_planes(self, searcher, fieldname: str, text: str, boost: float, averages) -> bool:
-        idf = round(searcher.idf(fieldname, text), 2)
-        avg = round(averages[fieldname] or 1.0, 0)
+        idf, avg = _cache_keys(searcher, fieldname, text, averages[fieldname])
         return all(
             self.cache.contains((segment_key(sub.reader()), "planes", fieldname, text, idf, avg, boost))
             for sub, _offset in searcher.leaf_searchers()
@@ -195,18 +181,11 @@ class Ranker:
         """The impacts (as _impacts stores them: 32-bit floats) of a term in the ``local`` documents of one
         segment, 0.0 where a document lacks the term; None when no document has it. From the cached impacts when
         there are, else from the postings, computed for these documents only."""
-        idf = round(searcher.idf(fieldname, text), 2)
-        avg_key = round(avg or 1.0, 0) or 1.0
+        idf, avg_key = _cache_keys(searcher, fieldname, text, avg)
         cached = self.cache.peek((segment_key(reader), "imp", fieldname, text, idf, avg_key))
-        out = [0.0] * len(local)
         if cached is not None:
             docs, values = cached
-            if not docs:
-                return None
-            for k, a in enumerate(bisect_left(docs, d) for d in local):
-                if a < len(docs) and docs[a] == local[k]:
-                    out[k] = values[a]
-            return out
+            return _values_at(docs, values, local, 0.0) if docs else None
         decoded = decoded_if_cached(reader, fieldname, text)
         if decoded is None and len(local) * self.SKIP < reader.doc_frequency(fieldname, text):
             tfs = weights_of(reader, fieldname, text, local)  # only the blocks holding these documents
@@ -214,20 +193,14 @@ class Ranker:
             docs, weights = decoded if decoded is not None else decoded_postings(reader, fieldname, text)
             if not docs:
                 return None
-            tfs = [None] * len(local)
-            for k, a in enumerate(bisect_left(docs, d) for d in local):
-                if a < len(docs) and docs[a] == local[k]:
-                    tfs[k] = weights[a]
+            tfs = _values_at(docs, weights, local, None)
+        out = [0.0] * len(local)
         present = [k for k, tf in enumerate(tfs) if tf is not None]
-        if not present:
-            return out
-        lengths = self._lengths(reader, fieldname)
-        norm = K1 * (1 - B)
-        per_length = K1 * B / (avg_key or 1.0)
-        exact = array("f", [idf * tfs[k] * (K1 + 1) / (tfs[k] + norm + per_length * lengths[local[k]])
-                            for k in present])
-        for k, x in zip(present, exact, strict=True):
-            out[k] = x
+        if present:
+            impacts = _bm25(idf, avg_key, [local[k] for k in present], [tfs[k] for k in present],
+                            self._lengths(reader, fieldname))
+            for k, x in zip(present, impacts, strict=True):
+                out[k] = x
         return out
 
     def _exact(self, searcher, doc: int, terms, averages) -> float:
@@ -244,6 +217,30 @@ class Ranker:
                     score += impacts[at] * boost
             break
         return score
+
+
+def _cache_keys(searcher, fieldname: str, text: str, avg: float) -> tuple[float, float]:
+    """The idf and the average field length as they key cached impacts and planes: rounded, so one edit (which
+    changes the collection size a little) does not invalidate the cache."""
+    return round(searcher.idf(fieldname, text), 2), round(avg or 1.0, 0) or 1.0
+
+
+def _bm25(idf: float, avg: float, docs, tfs, lengths) -> array:
+    """BM25 impacts (32-bit floats) of a term with frequencies ``tfs`` in ``docs`` of one segment."""
+    norm = K1 * (1 - B)
+    per_length = K1 * B / avg
+    return array("f", [idf * tf * (K1 + 1) / (tf + norm + per_length * lengths[doc])
+                       for doc, tf in zip(docs, tfs, strict=True)])
+
+
+def _values_at(docs, values, wanted: list[int], missing):
+    """The values of the ``wanted`` documents in a posting list (``docs`` ascending), ``missing`` where absent."""
+    out = [missing] * len(wanted)
+    for k, doc in enumerate(wanted):
+        at = bisect_left(docs, doc)
+        if at < len(docs) and docs[at] == doc:
+            out[k] = values[at]
+    return out
 
 
 #: Impacts are quantised to PLANE_BITS bits in steps of QUANTUM (BM25 impacts stay below ~30 * boost).
