@@ -218,6 +218,11 @@ def _lock_in_use(path: Path):
 
 
 class IndexStore:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+        #: The related state the writer last wrote or read: (generation path, file identity, RelatedState).
+        self._related: tuple[str, tuple | None, related_store.RelatedState | None] | None = None
+
     def current_name(self) -> str | None:
         """The live generation's name, or None when CURRENT is missing or holds anything but a valid name."""
         try:
@@ -259,11 +264,6 @@ class IndexStore:
                 raise
             raise IndexUnavailable(f"zoekindex {name} is onleesbaar: {exc}") from exc
         return generation
-
-    def __init__(self, root: str | os.PathLike):
-        self.root = Path(root)
-        #: The related state the writer last wrote or read: (generation path, file identity, RelatedState).
-        self._related: tuple[str, tuple | None, related_store.RelatedState | None] | None = None
 
     def rebuild(self, documents: Iterable[dict], position: Position,
                 on_progress: Callable[[int], None] | None = None, related_lists: bool = True) -> Generation:
