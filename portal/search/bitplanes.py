@@ -53,6 +53,13 @@ def add(total: list[int], planes: list[int], shift: int = 0) -> None:
         at += 1
 
 
+def add_times(total: list[int], planes: list[int], times: int) -> None:
+    """total += planes * times, per document (one shifted addition per bit of ``times``)."""
+    for shift in range(times.bit_length()):
+        if times >> shift & 1:
+            add(total, planes, shift)
+
+
 def split_top(total: list[int], mask: int, count: int) -> tuple[int, int, int]:
     """Walk the planes from the top: (chosen, tied, need) where ``chosen`` holds documents of ``mask`` whose sums
     are certainly among the ``count`` highest, and the ``need`` places left go to documents of ``tied``, whose sums

@@ -31,6 +31,11 @@ MAX_PREFIX_TERMS = 300
 _BIT_TABLES = [bytes([0, 1 << j]) + bytes(254) for j in range(8)]
 
 
+def term_text(text) -> str:
+    """A term as a str: Whoosh's readers hand out terms as bytes, queries as str."""
+    return text.decode("utf-8") if isinstance(text, bytes) else text
+
+
 def bitmask(docnums) -> int:
     """Bitset of ``docnums`` (any order, duplicates allowed).
 
@@ -365,7 +370,7 @@ class MaskEvaluator:
             phrases = getattr(self.schema[q.fieldname], "phrases", None)
         except KeyError:
             return None
-        words = tuple(w.decode("utf-8") if isinstance(w, bytes) else w for w in q.words)
+        words = tuple(map(term_text, q.words))
         if phrases and q.slop == 1 and words in phrases:
             return phrase_term(words)
         return None
@@ -407,7 +412,7 @@ class MaskEvaluator:
 
     def _pair(self, reader, first, second) -> int:
         """Local bitset of the documents of one segment with a pair in the bucket of ``first`` ``second``."""
-        text = pair_term(*(w.decode("utf-8") if isinstance(w, bytes) else w for w in (first, second)))
+        text = pair_term(term_text(first), term_text(second))
 
         def compute():
             try:

@@ -37,7 +37,7 @@ from itertools import compress, repeat
 from operator import add, le, mul, truediv
 
 from portal.search import bitplanes
-from portal.search.masks import posting_blocks
+from portal.search.masks import posting_blocks, term_text
 from portal.search.related_store import RelatedState
 from portal.search.schema import ALL_REPEAT
 
@@ -121,7 +121,7 @@ class ExampleSpace:
             if fieldname not in reader.indexed_field_names():
                 continue
             for text in reader.lexicon(fieldname):
-                value = _text(text)
+                value = term_text(text)
                 mask = 0
                 for ids in _ids(reader, fieldname, text):
                     for doc in ids:
@@ -206,16 +206,10 @@ class ExampleSpace:
         unit = strongest / WEIGHT_LEVELS  # one weight level, in key-term weight units
         total: list[int] = []
         for term, weight in weights:
-            multiple = max(1, round(weight / unit))
-            planes = self.planes(term)
-            for shift in range(multiple.bit_length()):
-                if multiple >> shift & 1:
-                    bitplanes.add(total, planes, shift)
+            bitplanes.add_times(total, self.planes(term), max(1, round(weight / unit)))
         bonus = max(1, round(THEME_BONUS / (QUANTUM * unit)))
         for theme in own_themes:
-            for shift in range(bonus.bit_length()):
-                if bonus >> shift & 1:
-                    bitplanes.add(total, [self.themes[theme]], shift)
+            bitplanes.add_times(total, [self.themes[theme]], bonus)
         matched = 0
         for plane in total:
             matched |= plane
@@ -245,10 +239,6 @@ def _blocks(reader, fieldname: str, text, weights: bool = False):
 def _ids(reader, fieldname: str, text):
     for ids, _weights in _blocks(reader, fieldname, text):
         yield ids
-
-
-def _text(text) -> str:
-    return text.decode("utf-8") if isinstance(text, bytes) else text
 
 
 def _eligible(term: str) -> bool:
@@ -318,7 +308,7 @@ def key_terms_from_index(space: ExampleSpace, left_out_texts: dict[str, list[tup
         if "title" not in reader.indexed_field_names():
             continue
         for text in reader.lexicon("title"):
-            term = _text(text)
+            term = term_text(text)
             if not _eligible(term):
                 continue
             by_doc = corrections.setdefault(term, {})
@@ -334,7 +324,7 @@ def key_terms_from_index(space: ExampleSpace, left_out_texts: dict[str, list[tup
     leaves = [(reader, local) for reader, _offset, local in space.leaves if "all" in reader.indexed_field_names()]
     for reader, _local in leaves:
         for text, info in reader.iter_field("all"):
-            term = _text(text)
+            term = term_text(text)
             frequency[term] = frequency.get(term, 0) + info.doc_frequency()
     # Per example a min-heap of its KEY_TERMS strongest (weight, rank, term, tf) so far (rank: minus the term's
     # alphabetical position, so that equal weights keep the first terms, as key_weights does, whatever the order
@@ -353,7 +343,7 @@ def key_terms_from_index(space: ExampleSpace, left_out_texts: dict[str, list[tup
     for reader, local in leaves:
         terms = []
         for text, info in reader.iter_field("all"):
-            term = _text(text)
+            term = term_text(text)
             df = frequency.get(term, 0)
             if _eligible(term) and 0 < df < limit:
                 terms.append((df, term, text, info.max_weight()))

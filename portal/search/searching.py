@@ -23,7 +23,7 @@ from portal.search import documents as docs_mod
 from portal.search.analysis import fold, stem
 from portal.search.index import prefetch
 from portal.search.keeper import IndexKeeper, IndexView
-from portal.search.masks import MaskCache, MaskEvaluator, bitmask, live_mask, posting_ids, segment_key
+from portal.search.masks import MaskCache, MaskEvaluator, bitmask, live_mask, posting_ids, segment_key, term_text
 from portal.search.query import ALTERNATIVE_BOOST, BuiltQuery, ParsedQuery, build, parse, spelling_candidates
 from portal.search.ranking import Ranker
 from portal.search.related import ExampleSpace, compute_one
@@ -109,7 +109,7 @@ class FacetIndex:
                     values = {}
                     if name in reader.indexed_field_names():
                         for term in reader.lexicon(name):
-                            value = term.decode("utf-8") if isinstance(term, bytes) else term
+                            value = term_text(term)
                             values[value] = bitmask(posting_ids(reader.postings(name, term)))
                     local[name] = values
                 with self._lock:
@@ -517,7 +517,7 @@ class QueryEngine:
             if "spell" not in reader.indexed_field_names():
                 continue
             for text, info in reader.iter_field("spell"):
-                word = text.decode("utf-8") if isinstance(text, bytes) else text
+                word = term_text(text)
                 frequency[word] = frequency.get(word, 0) + info.doc_frequency()
         return heapq.nlargest(count, frequency, key=frequency.__getitem__)
 
@@ -535,7 +535,7 @@ class QueryEngine:
             frequency: dict[str, int] = {}
             for sub, _offset in view.searcher.leaf_searchers():
                 for text, info in sub.reader().iter_field("all"):
-                    term = text.decode("utf-8") if isinstance(text, bytes) else text
+                    term = term_text(text)
                     if " " not in term:  # prepared phrases are cheap: one posting list
                         frequency[term] = frequency.get(term, 0) + info.doc_frequency()
             if budget is None:
