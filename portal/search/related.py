@@ -38,6 +38,7 @@ from operator import add, le, mul, truediv
 
 from portal.search import bitplanes
 from portal.search.masks import posting_blocks, term_text
+from portal.search.ranking import K1, B  # the BM25 parameters of the ranking
 from portal.search.related_store import RelatedState
 from portal.search.schema import ALL_REPEAT
 
@@ -51,8 +52,6 @@ KEY_TERMS = 15
 THEME_BONUS = 3.0
 #: A key term is a word of 3+ letters, not a number, in fewer than this share of the documents.
 MAX_DOC_SHARE = 0.5
-#: BM25 parameters (as the ranking and Whoosh's BM25F).
-K1, B = 1.2, 0.75
 #: Impacts are quantised in steps of QUANTUM (8 bits: BM25 impacts stay below ~25); key-term weights relative to
 #: the example's strongest one, in WEIGHT_LEVELS steps.
 QUANTUM = 0.1
