@@ -16,6 +16,7 @@ from collections.abc import Callable
 from sqlalchemy.orm import sessionmaker
 
 from portal.search.cursor import Position
+from portal.search.documents import TYPE_LABELS
 from portal.search.index import Generation, IndexStore
 from portal.search.keeper import IndexKeeper
 from portal.search.searching import FACETS, PAGE_SIZE, SORTS, Filters, Outcome, QueryEngine
@@ -29,7 +30,7 @@ IDLE_POLL_SECONDS = 0.02
 #: Warm-up work items: a new generation (start-up, rebuild, swap), or changes the writer applied.
 INSTALLED, APPLIED = "installed", "applied"
 
-__all__ = ["FACETS", "PAGE_SIZE", "SORTS", "Filters", "Outcome", "SearchService", "snippets"]
+__all__ = ["FACETS", "PAGE_SIZE", "SORTS", "TYPE_LABELS", "Filters", "Outcome", "SearchService", "snippets"]
 
 
 class SearchService:

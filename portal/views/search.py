@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.view import view_config
 
-from portal.search.service import FACETS, SORTS, Filters
+from portal.search.service import FACETS, SORTS, TYPE_LABELS, Filters
 from portal.security import Permissions
 from portal.views.helpers import crumbs
 
@@ -24,7 +24,6 @@ FACET_TITLES = {
 #: Facets in the order the page shows them.
 FACET_ORDER = ("type", "thema", "regio", "provincie", "schooltype")
 PARAMS = ("q", *FACETS, "sort", "page")
-TYPE_LABELS = {"voorbeeld": "Praktijkvoorbeeld", "kennis": "Kennisartikel", "tip": "Tip", "bron": "Bron"}
 #: A facet with more values than this folds away unless one of them is chosen.
 FACET_OPEN_MAX = 6
 
