@@ -169,6 +169,10 @@ class ExampleSpace:
         weights = dict(self.key_weights((term, tf) for term, tf in counts.items() if _eligible(term)))
         return sorted(((term, counts[term]) for term in weights), key=lambda kv: (-weights[kv[0]], kv[0]))
 
+    def key_terms_of(self, n: int) -> list[tuple[str, int]]:
+        """Key terms of example ``n`` from its stored text."""
+        return self.key_terms_of_text(key_text(self.searcher.stored_fields(self.docnums[n])))
+
     def planes(self, term: str) -> list[int]:
         """The term's BM25 impact on "all" per example, quantised, as 8 bit planes (cached for this space)."""
         found = self._planes.get(term)
@@ -177,11 +181,9 @@ class ExampleSpace:
         docs, tfs = self._postings.get(term) or ([], [])
         if not docs:
             for reader, _offset, local in self.leaves:
-                for ids, weights in _blocks(reader, "all", term, weights=True):
-                    numbers = list(map(local.__getitem__, ids))
-                    examples = list(map(_IS_EXAMPLE, numbers))
-                    docs.extend(compress(numbers, examples))
-                    tfs.extend(compress(weights, examples))
+                numbers, weights = _example_postings(reader, local, term)
+                docs.extend(numbers)
+                tfs.extend(weights)
         # BM25 with Whoosh's idf, as the ranking; level = impact / QUANTUM, 1..255 (any match counts), at C speed.
         idf = math.log(self.doc_count_all / (self.df(term) + 1)) + 1
         scale = idf * (K1 + 1) / QUANTUM
@@ -238,6 +240,17 @@ def _blocks(reader, fieldname: str, text, weights: bool = False):
 def _ids(reader, fieldname: str, text):
     for ids, _weights in _blocks(reader, fieldname, text):
         yield ids
+
+
+def _example_postings(reader, local, text):
+    """(example numbers, tfs) of a term's postings in "all" of one segment, examples only (``local``: local
+    document -> example number or -1), picked at C speed."""
+    numbers, weights = [], []
+    for ids, block in _blocks(reader, "all", text, weights=True):
+        numbers.extend(map(local.__getitem__, ids))
+        weights.extend(block)
+    examples = list(map(_IS_EXAMPLE, numbers))
+    return compress(numbers, examples), compress(weights, examples)
 
 
 def _eligible(term: str) -> bool:
@@ -355,12 +368,8 @@ def key_terms_from_index(space: ExampleSpace, left_out_texts: dict[str, list[tup
             if (1 + math.log(most + title_most.get(term, 0.0))) * idf < floor:
                 skipped.add(term)
                 continue
-            numbers, weights = [], []
-            for ids, block in posting_blocks(reader.postings("all", text), weights=True):
-                numbers.extend(map(local.__getitem__, ids))
-                weights.extend(block)
-            examples = list(map(_IS_EXAMPLE, numbers))
-            docs, tfs = array("i", compress(numbers, examples)), array("f", compress(weights, examples))
+            numbers, weights = _example_postings(reader, local, text)
+            docs, tfs = array("i", numbers), array("f", weights)
             space.keep_postings(term, docs, tfs)
             order = rank[term]
             fixed = []
@@ -414,7 +423,7 @@ def update(state: RelatedState | None, searcher, changed: set[str]) -> RelatedSt
             state.lists.pop(slug, None)
             state.key_terms.pop(slug, None)
             continue
-        state.key_terms[slug] = space.key_terms_of_text(key_text(searcher.stored_fields(space.docnums[n])))
+        state.key_terms[slug] = space.key_terms_of(n)
         state.lists[slug] = space.related(n, state.key_terms[slug])
         affected.update(state.lists[slug])
     for slug in sorted(affected - changed):
@@ -424,7 +433,7 @@ def update(state: RelatedState | None, searcher, changed: set[str]) -> RelatedSt
             state.key_terms.pop(slug, None)
             continue
         if slug not in state.key_terms:  # the stored state lacked it (an older index)
-            state.key_terms[slug] = space.key_terms_of_text(key_text(searcher.stored_fields(space.docnums[n])))
+            state.key_terms[slug] = space.key_terms_of(n)
         state.lists[slug] = space.related(n, state.key_terms[slug])
     state.toc = _toc(searcher)
     return state
@@ -435,7 +444,7 @@ def compute_one(space: ExampleSpace, slug: str) -> tuple[str, ...] | None:
     n = space.number(slug)
     if n is None:
         return None
-    return space.related(n, space.key_terms_of_text(key_text(space.searcher.stored_fields(space.docnums[n]))))
+    return space.related(n, space.key_terms_of(n))
 
 
 def key_text(document: dict) -> str:
