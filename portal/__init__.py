@@ -19,6 +19,7 @@ def main(global_config, **settings):
             config.include("portal.models")
             config.include("portal.security")
             config.include("portal.rendering")
+            config.include("portal.links")
             config.include("portal.routes")
             config.include("portal.search")
             config.include("portal.mail")

@@ -12,6 +12,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from portal.search.stored import StoredDocuments
+
 log = logging.getLogger(__name__)
 
 #: The file in a generation directory (see portal.search.index).
@@ -143,9 +145,9 @@ class RelatedLists:
         return len(self._lists)
 
 
-def resolve_kept(view, kept: tuple[str, ...], limit: int) -> list[dict]:
+def resolve_kept(view, kept: tuple[str, ...], limit: int, stored: StoredDocuments) -> list[dict]:
     """The kept slugs as they are now in ``view`` (an IndexView): gone or hidden examples are skipped, titles are
-    current."""
+    current (read through ``stored``, the engine's decoded documents)."""
     searcher = view.searcher
     out = []
     for other in kept:
@@ -155,8 +157,7 @@ def resolve_kept(view, kept: tuple[str, ...], limit: int) -> list[dict]:
         docnum = searcher.document_number(key=key)
         if docnum is None:
             continue
-        fields = searcher.stored_fields(docnum)
-        data = json.loads(fields.get("data") or "{}")
+        fields, data = stored.get(searcher, docnum)
         out.append({
             "slug": fields["slug"],
             "title": fields["title"],

@@ -30,6 +30,7 @@ from portal.search.related import ExampleSpace, compute_one
 from portal.search.related_store import RelatedLists, resolve_kept
 from portal.search.schema import FACETS, FIELD_WEIGHTS, HIGHLIGHT_FIELDS
 from portal.search.snippets import snippets
+from portal.search.stored import StoredDocuments
 from portal.search.thesaurus import Thesaurus
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,7 @@ class QueryEngine:
         self.session_factory = session_factory
         self.thesaurus = thesaurus or Thesaurus.load()
         self._facets = FacetIndex()
+        self._stored = StoredDocuments()
         self._mask_cache = MaskCache()
         self._ranker = Ranker(MaskCache(budget_mb=384))
         self._order_cache: tuple | None = None
@@ -174,6 +176,7 @@ class QueryEngine:
         key = id(searcher), searcher.reader().generation()
         if self._facet_cache is None or self._facet_cache[0] != key:
             self._facet_cache = (key, self._facets.for_searcher(searcher))
+            self._stored.forget_segments_except({segment_key(sub.reader()) for sub, _o in searcher.leaf_searchers()})
         return self._facet_cache[1]
 
     def labels(self, version: int | None = None) -> dict[str, dict[str, str]]:
@@ -315,10 +318,10 @@ class QueryEngine:
                     terms.setdefault(fieldname, set()).add(text)
             if sort == "nieuwste" or q is None:
                 for docnum in self._newest(searcher, result_mask, offset, page_size):
-                    hits.append(self._hit_dict(searcher, searcher.stored_fields(docnum), 0.0, terms))
+                    hits.append(self._hit_dict(searcher, *self._stored.get(searcher, docnum), 0.0, terms))
             else:
                 for docnum, score in self._ranker.top(searcher, q, result_mask, offset + page_size)[offset:]:
-                    hits.append(self._hit_dict(searcher, searcher.stored_fields(docnum), score, terms))
+                    hits.append(self._hit_dict(searcher, *self._stored.get(searcher, docnum), score, terms))
 
         facet_lists = self._facet_counts(view.version, mask, filters, field_masks,
                                           tips if hide_tips else 0) if facets else {}
@@ -375,8 +378,10 @@ class QueryEngine:
             out[name] = entries
         return out
 
-    def _hit_dict(self, searcher, stored: dict, score: float | None, terms: dict[str, set[str]] | None) -> dict:
-        data = json.loads(stored.get("data") or "{}")
+    def _hit_dict(self, searcher, stored: dict, data: dict, score: float | None,
+                  terms: dict[str, set[str]] | None) -> dict:
+        """One result as the pages and the API show it, from a document's stored fields and display data (shared,
+        read-only: see StoredDocuments)."""
         highlights: list[str] = []
         if terms:
             analyzer = searcher.schema["all"].analyzer
@@ -397,7 +402,7 @@ class QueryEngine:
             "place": data.get("place", ""),
             "province": data.get("province", ""),
             "region": data.get("region", ""),
-            "themes": data.get("themes", []),
+            "themes": list(data.get("themes", [])),
             "score": round(float(score or 0.0), 4),
             "highlights": highlights,
             "updated": updated.isoformat() if isinstance(updated, dt.datetime) else None,
@@ -587,4 +592,4 @@ class QueryEngine:
                 if kept is None:
                     return []
                 self._related.put_computed(path, view.version, slug, kept)
-            return resolve_kept(view, kept, limit)
+            return resolve_kept(view, kept, limit, self._stored)
