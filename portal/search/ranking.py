@@ -125,9 +125,7 @@ class Ranker:
         for fieldname, text, boost in terms:
             total = _add_planes(total, self._planes(searcher, fieldname, text, boost, averages))
         candidates = _select(total, result_mask, count)
-        scored = []
-        for doc in candidates:
-            scored.append((doc, self._exact(searcher, doc, terms, averages)))
+        scored = list(self._exact(searcher, candidates, terms, averages).items())
         scored.sort(key=lambda kv: (-kv[1], kv[0]))
         return scored[:count]
 
@@ -203,20 +201,25 @@ class Ranker:
                 out[k] = x
         return out
 
-    def _exact(self, searcher, doc: int, terms, averages) -> float:
-        score = 0.0
+    def _exact(self, searcher, candidates: list[int], terms, averages) -> dict[int, float]:
+        """The exact BM25 score of each candidate: per segment, each term's impacts are looked up once for all
+        its candidates (summed per document in term order, as always, so the floats do not change)."""
+        scores: dict[int, float] = {}
         for sub, offset in searcher.leaf_searchers():
             reader = sub.reader()
-            local = doc - offset
-            if not 0 <= local < reader.doc_count_all():
+            size = reader.doc_count_all()
+            local = [doc - offset for doc in candidates if offset <= doc < offset + size]
+            if not local:
                 continue
+            sums = [0.0] * len(local)
             for fieldname, text, boost in terms:
                 docs, impacts = self._impacts(searcher, reader, fieldname, text, averages[fieldname])
-                at = bisect_left(docs, local)
-                if at < len(docs) and docs[at] == local:
-                    score += impacts[at] * boost
-            break
-        return score
+                for k, value in enumerate(_values_at(docs, impacts, local, None)):
+                    if value is not None:
+                        sums[k] += value * boost
+            for doc, score in zip(local, sums, strict=True):
+                scores[doc + offset] = score
+        return scores
 
 
 def _cache_keys(searcher, fieldname: str, text: str, avg: float) -> tuple[float, float]:

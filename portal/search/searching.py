@@ -30,6 +30,7 @@ from portal.search.related import ExampleSpace, compute_one
 from portal.search.related_store import RelatedLists, resolve_kept
 from portal.search.schema import FACETS, FIELD_WEIGHTS, HIGHLIGHT_FIELDS
 from portal.search.snippets import snippets
+from portal.search.spelling import SpellingWords
 from portal.search.stored import StoredDocuments
 from portal.search.thesaurus import Thesaurus
 
@@ -160,6 +161,7 @@ class QueryEngine:
         self.thesaurus = thesaurus or Thesaurus.load()
         self._facets = FacetIndex()
         self._stored = StoredDocuments()
+        self._spelling_words = SpellingWords()
         self._mask_cache = MaskCache()
         self._ranker = Ranker(MaskCache(budget_mb=384))
         self._order_cache: tuple | None = None
@@ -176,7 +178,10 @@ class QueryEngine:
         key = id(searcher), searcher.reader().generation()
         if self._facet_cache is None or self._facet_cache[0] != key:
             self._facet_cache = (key, self._facets.for_searcher(searcher))
-            self._stored.forget_segments_except({segment_key(sub.reader()) for sub, _o in searcher.leaf_searchers()})
+            # A new searcher: what is kept per segment goes for the segments it no longer has (merged, rebuilt).
+            live = {segment_key(sub.reader()) for sub, _offset in searcher.leaf_searchers()}
+            self._stored.forget_segments_except(live)
+            self._spelling_words.forget_segments_except(live)
         return self._facet_cache[1]
 
     def labels(self, version: int | None = None) -> dict[str, dict[str, str]]:
@@ -414,7 +419,6 @@ class QueryEngine:
         candidates = spelling_candidates(parsed)
         if not candidates:
             return None, None
-        corrector = searcher.corrector("spell")
         replaced = False
         texts = [c.text for c in parsed.clauses]
         for n, word in candidates:
@@ -422,7 +426,7 @@ class QueryEngine:
                 continue
             best = None
             for maxdist in (1, 2):
-                options = corrector.suggest(word, limit=5, maxdist=maxdist, prefix=1)
+                options = self._spelling_words.suggest(searcher, word, limit=5, maxdist=maxdist)
                 options = [o for o in options if o != word]
                 if options:
                     best = max(options, key=lambda o: searcher.doc_frequency("spell", o))
