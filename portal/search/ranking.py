@@ -102,7 +102,8 @@ class Ranker:
     #: result (only the blocks holding them are decoded) rather than decoding the whole posting list.
     SKIP = 16
 
-    def top(self, searcher, q: wq.Query, result_mask: int, count: int) -> list[tuple[int, float]]:
+    def top(self, searcher, q: wq.Query, result_mask: int, count: int,
+            doc_frequency=None) -> list[tuple[int, float]]:
         """The ``count`` best (docnum, score) of ``result_mask`` for query ``q``, best first.
 
         Scores are first summed on quantised impacts held as bit planes (big-integer additions, a handful of
@@ -111,13 +112,15 @@ class Ranker:
         thousands for a common word at 100,000 items); when the results are few (a phrase, a rare word with
         common ones) and some planes are not made yet, the same selection is made from the results' own
         impacts instead (_top_few): the same documents in the same order with the same scores.
+        ``doc_frequency`` is the searcher's unless the caller has a memo of it (QueryEngine does).
         """
         if count <= 0 or result_mask <= 0:
             return []
+        doc_frequency = doc_frequency or searcher.doc_frequency
         terms = scoring_terms(q)
         averages = {f: searcher.avg_field_length(f, 1.0) for f in {f for f, _t, _b in terms}}
         if self.FEW:
-            missing = sum(searcher.doc_frequency(f, t) for f, t, b in terms
+            missing = sum(doc_frequency(f, t) for f, t, b in terms
                           if not self._have_planes(searcher, f, t, b, averages))
             if missing and result_mask.bit_count() * len(terms) * self.FEW < missing:
                 return self._top_few(searcher, terms, averages, result_mask, count)

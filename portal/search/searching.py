@@ -128,6 +128,33 @@ class FacetIndex:
         return combined, everything
 
 
+class DocFrequencies:
+    """Document frequencies of terms in the current searcher, each read once: a query asks for the same few
+    terms several times (is the word known, which ranking path, spelling), and every read is a look-up in the
+    term file on disk. Cleared with each new searcher; bounded."""
+
+    LIMIT = 50_000
+
+    def __init__(self):
+        self._key = None
+        self._counts: dict[tuple[str, str], int] = {}
+
+    def of(self, searcher):
+        """A ``doc_frequency(fieldname, text)`` function for ``searcher``."""
+        key = id(searcher), searcher.reader().generation()
+        if key != self._key or len(self._counts) > self.LIMIT:
+            self._key, self._counts = key, {}
+        counts = self._counts
+
+        def doc_frequency(fieldname: str, text: str) -> int:
+            found = counts.get((fieldname, text))
+            if found is None:
+                found = counts[(fieldname, text)] = searcher.doc_frequency(fieldname, text)
+            return found
+
+        return doc_frequency
+
+
 @dataclass
 class Outcome:
     """What one search found, before it is shaped for HTML or JSON."""
@@ -161,6 +188,7 @@ class QueryEngine:
         self.thesaurus = thesaurus or Thesaurus.load()
         self._facets = FacetIndex()
         self._stored = StoredDocuments()
+        self._doc_frequencies = DocFrequencies()
         self._spelling_words = SpellingWords()
         self._mask_cache = MaskCache()
         self._ranker = Ranker(MaskCache(budget_mb=384))
@@ -223,7 +251,8 @@ class QueryEngine:
         with self.keeper.reading() as view:
             if not view.ready:
                 return Outcome(parsed, 0, [], {}, None, [], ready=False)
-            known = self._known_in(view.searcher)
+            doc_frequency = self._doc_frequencies.of(view.searcher)
+            known = self._known_in(doc_frequency)
             built = build(parsed, self.thesaurus, view.lexicon, known)
             outcome = self._run(view, parsed, built, filters, page, sort, page_size, facets)
             if outcome.total == 0 and not parsed.is_empty:
@@ -273,8 +302,8 @@ class QueryEngine:
         return out
 
     @staticmethod
-    def _known_in(searcher):
-        return lambda term: searcher.doc_frequency("all", term) > 0
+    def _known_in(doc_frequency):
+        return lambda term: doc_frequency("all", term) > 0
 
     def _run(self, view: IndexView, parsed, built: BuiltQuery, filters: Filters, page, sort, page_size,
              facets) -> Outcome:
@@ -325,7 +354,8 @@ class QueryEngine:
                 for docnum in self._newest(searcher, result_mask, offset, page_size):
                     hits.append(self._hit_dict(searcher, *self._stored.get(searcher, docnum), 0.0, terms))
             else:
-                for docnum, score in self._ranker.top(searcher, q, result_mask, offset + page_size)[offset:]:
+                for docnum, score in self._ranker.top(searcher, q, result_mask, offset + page_size,
+                                                           self._doc_frequencies.of(searcher))[offset:]:
                     hits.append(self._hit_dict(searcher, *self._stored.get(searcher, docnum), score, terms))
 
         facet_lists = self._facet_counts(view.version, mask, filters, field_masks,
@@ -419,17 +449,18 @@ class QueryEngine:
         candidates = spelling_candidates(parsed)
         if not candidates:
             return None, None
+        doc_frequency = self._doc_frequencies.of(searcher)
         replaced = False
         texts = [c.text for c in parsed.clauses]
         for n, word in candidates:
-            if searcher.doc_frequency("spell", word) > 0 or searcher.doc_frequency("all", stem(word)) > 0:
+            if doc_frequency("spell", word) > 0 or doc_frequency("all", stem(word)) > 0:
                 continue
             best = None
             for maxdist in (1, 2):
                 options = self._spelling_words.suggest(searcher, word, limit=5, maxdist=maxdist)
                 options = [o for o in options if o != word]
                 if options:
-                    best = max(options, key=lambda o: searcher.doc_frequency("spell", o))
+                    best = max(options, key=lambda o: doc_frequency("spell", o))
                     break
             if best:
                 texts[n] = best

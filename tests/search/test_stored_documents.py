@@ -1,4 +1,4 @@
-"""Decoded stored documents (portal.search.stored): the same fields as Whoosh reads, bounded, per segment."""
+"""Decoded stored documents (portal.search.stored) and document frequencies per searcher: what Whoosh reads."""
 
 from __future__ import annotations
 
@@ -65,3 +65,19 @@ def test_segments_no_longer_in_use_are_forgotten(tmp_path):
         assert not stored._entries and stored._chars == 0
         fields, _ = stored.get(searcher, 3)
         assert fields["key"] == searcher.stored_fields(3)["key"]
+
+
+def test_doc_frequencies_are_the_searchers_and_start_over_with_a_new_searcher(tmp_path):
+    from portal.search.searching import DocFrequencies
+
+    ix = _index(tmp_path)
+    memo = DocFrequencies()
+    with ix.searcher() as searcher:
+        doc_frequency = memo.of(searcher)
+        for word in ("tekst", "nummer", "3", "ontbreekt"):
+            assert doc_frequency("body", word) == searcher.doc_frequency("body", word)
+        assert doc_frequency("body", "tekst") == 10
+    with ix.writer() as writer:
+        writer.add_document(key="extra", body="tekst", data="{}")
+    with ix.searcher() as searcher:
+        assert memo.of(searcher)("body", "tekst") == 11  # not the old searcher's count
