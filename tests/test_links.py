@@ -189,3 +189,27 @@ def test_no_broken_internal_links(testapp):
             broken.append(f"{asset} ({status}) op {found_on}")
     assert not broken, "kapotte links:\n" + "\n".join(sorted(broken))
     assert pages > 60, pages  # the crawl did reach the content pages
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# the layout's fixed addresses (portal.links): worked out once per script name, right under a proxy's prefix
+
+
+def _layout_hrefs(page) -> list[str]:
+    soup = BeautifulSoup(page.text, "html.parser")
+    menu = soup.find("nav", attrs={"aria-label": "Hoofdmenu"})
+    footer = soup.find("nav", attrs={"aria-label": "Over deze website"})
+    sheets = [link["href"] for link in soup.find_all("link", rel="stylesheet")]
+    search = soup.find("form", class_="header-search")
+    return [*hrefs(menu), *hrefs(footer), *sheets, *([search["action"]] if search else [])]
+
+
+def test_layout_links_follow_the_script_name(testapp):
+    plain = _layout_hrefs(testapp.get("/over"))
+    mounted = _layout_hrefs(testapp.get("/over", extra_environ={"SCRIPT_NAME": "/portaal"}))
+    again = _layout_hrefs(testapp.get("/over"))
+    assert "/voorbeelden" in plain and "/static/portal.css" in plain and "/zoeken" in plain
+    assert mounted == ["/portaal" + href for href in plain]
+    assert again == plain  # each script name has its own addresses
+    for href in plain:
+        assert testapp.get(href, status="*").status_int in (200, 303), href  # 303: contributing asks for a login
