@@ -19,7 +19,15 @@ from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 
-from portal.search.schema import PAIRS_FIELD, PAIRS_OF, PAIRS_SENTINEL, pair_term, phrase_term
+from portal.search.schema import (
+    PAIRS_FIELD,
+    PAIRS_OF,
+    PAIRS_SENTINEL,
+    PAIRS_SENTINEL_2,
+    pair_term,
+    pair_term2,
+    phrase_term,
+)
 
 #: Memory for cached per-segment bitsets (a bitset of a 100k-document segment is 12.5 kB).
 CACHE_MB = 192
@@ -129,7 +137,9 @@ def phrase_docs(reader, fieldname: str, words, candidates: int) -> int:
     from the postings, instead of stepping a tree of span matchers through every document.
 
     The rarest words go first: once two words must stand side by side, few documents are left, and the
-    postings of the common words are then only read in the blocks that hold those documents."""
+    postings of the common words are then only read in the blocks that hold those documents. The weights of the
+    words in the documents read are kept for a while (see weights_of): ranking the results needs them, and
+    reading them again would decode the same blocks (positions and all) a second time."""
     decode = reader.schema[fieldname].format.decode_positions
     starts: dict[int, set[int]] | None = None
     wanted = set(iter_bits(candidates))
@@ -142,21 +152,66 @@ def phrase_docs(reader, fieldname: str, words, candidates: int) -> int:
         except Exception:  # not in this segment
             return 0
         found: dict[int, set[int]] = {}
-        for doc, value in _values_of(matcher, wanted, reader.doc_frequency(fieldname, word)):
+        weights: dict[int, float] = {}
+        for doc, value, weight in _values_of(matcher, wanted, reader.doc_frequency(fieldname, word)):
+            if weight is not None:
+                weights[doc] = weight
             shifted = {p - k for p in decode(value)}
             if starts is not None:
                 shifted &= starts[doc]
             if shifted:
                 found[doc] = shifted
+        if weights:
+            _read_weights.add((segment_key(reader), reader.doc_count(), fieldname, word), weights)
         starts, wanted = found, set(found)
     return bitmask(sorted(wanted))
 
 
+class _ReadWeights:
+    """The weights of terms in the documents whose postings phrase_docs read, per (segment, field, term): the last
+    few terms only (thread-safe)."""
+
+    def __init__(self, terms: int = 64):
+        self._terms = terms
+        self._data: OrderedDict[tuple, dict[int, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, key: tuple, weights: dict[int, float]) -> None:
+        with self._lock:
+            known = self._data.pop(key, None)
+            if known is not None and len(known) < 100_000:
+                weights = {**known, **weights}
+            self._data[key] = weights
+            while len(self._data) > self._terms:
+                self._data.popitem(last=False)
+
+    def get(self, key: tuple) -> dict[int, float] | None:
+        with self._lock:
+            return self._data.get(key)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+_read_weights = _ReadWeights()
+
+
 def has_pairs(reader) -> bool:
     """Whether every document of this segment was indexed with its word pairs (schema.PairText)."""
+    return pair_hashes(reader) > 0
+
+
+def pair_hashes(reader) -> int:
+    """In how many buckets every document of this segment has its word pairs (schema.PairText): 2 (both hashes),
+    1 (the first only: indexes written before the second, or merged with such documents) or 0 (not every document
+    has pairs: positions only)."""
     if PAIRS_FIELD not in reader.indexed_field_names():
-        return False
-    return reader.doc_frequency(PAIRS_FIELD, PAIRS_SENTINEL) == reader.doc_count_all()
+        return 0
+    everyone = reader.doc_count_all()
+    if reader.doc_frequency(PAIRS_FIELD, PAIRS_SENTINEL) != everyone:
+        return 0
+    return 2 if reader.doc_frequency(PAIRS_FIELD, PAIRS_SENTINEL_2) == everyone else 1
 
 
 def _block_ids(leaf) -> tuple:
@@ -172,9 +227,10 @@ def _block_ids(leaf) -> tuple:
 
 
 def _values_of(matcher, wanted: set[int], frequency: int):
-    """(doc, value string) of the postings of ``wanted`` documents. Whoosh's own posting blocks are skipped by
-    their highest id (read from the block header) when they hold no wanted document, and the others are looked
-    up by bisection: no block is decoded twice or for nothing, and no posting is stepped through one by one."""
+    """(doc, value string, weight or None) of the postings of ``wanted`` documents. Whoosh's own posting blocks are
+    skipped by their highest id (read from the block header) when they hold no wanted document, and the others are
+    looked up by bisection: no block is decoded twice or for nothing, and no posting is stepped through one by
+    one. The weight comes with it where the block is decoded anyway (the same weight the matcher gives)."""
     leaf = matcher.child if isinstance(matcher, FilterMatcher) else matcher
     if type(leaf) is W3LeafMatcher and not leaf._i:
         targets = sorted(wanted)
@@ -184,7 +240,7 @@ def _values_of(matcher, wanted: set[int], frequency: int):
                 leaf._next_block()
                 continue
             ids = _block_ids(leaf)
-            values = None
+            values = weights = None
             while i < count and targets[i] <= leaf._maxid:
                 doc = targets[i]
                 at = bisect_left(ids, doc)
@@ -192,8 +248,10 @@ def _values_of(matcher, wanted: set[int], frequency: int):
                     if values is None:
                         if leaf._values is None:
                             leaf._read_values()
-                        values = leaf._values
-                    yield doc, values[at]
+                        if leaf._weights is None:
+                            leaf._read_weights()
+                        values, weights = leaf._values, leaf._weights
+                    yield doc, values[at], weights[at]
                 i += 1
             leaf._next_block()
         return
@@ -201,10 +259,10 @@ def _values_of(matcher, wanted: set[int], frequency: int):
         for ids, values in posting_values(matcher):
             for doc, value in zip(ids, values, strict=True):
                 if doc in wanted:
-                    yield doc, value
+                    yield doc, value, None
         return
     for _k, doc in _skip_through(matcher, sorted(wanted)):
-        yield doc, matcher.value()
+        yield doc, matcher.value(), None
 
 
 def _skip_through(matcher, docs: list[int]):
@@ -249,12 +307,29 @@ def weights_of(reader, fieldname: str, text, docs: list[int]) -> list[float | No
     results need not decode the whole posting list of a common word). The weights are those decoded_postings
     gives (the same block weights)."""
     out: list[float | None] = [None] * len(docs)
+    read = _read_weights.get((segment_key(reader), reader.doc_count(), fieldname, text))
+    rest = docs
+    if read:  # weights phrase_docs has just read (a phrase's results are among them)
+        rest = []
+        for k, doc in enumerate(docs):
+            weight = read.get(doc)
+            if weight is None:
+                rest.append(doc)
+            else:
+                out[k] = weight
+        if not rest:
+            return out
     try:
         matcher = reader.postings(fieldname, text)
     except Exception:  # term or field not in this segment
         return out
-    for k, _doc in _skip_through(matcher, docs):
-        out[k] = matcher.weight()
+    if rest is docs:
+        for k, _doc in _skip_through(matcher, docs):
+            out[k] = matcher.weight()
+        return out
+    at = {doc: k for k, doc in enumerate(docs)}
+    for _k, doc in _skip_through(matcher, rest):
+        out[at[doc]] = matcher.weight()
     return out
 
 
@@ -410,17 +485,23 @@ class MaskEvaluator:
         return self.cache.get((segment_key(reader), "t", fieldname, text),
                               lambda: _term_bits(reader, fieldname, text))
 
-    def _pair(self, reader, first, second) -> int:
-        """Local bitset of the documents of one segment with a pair in the bucket of ``first`` ``second``."""
-        text = pair_term(term_text(first), term_text(second))
+    def _pair(self, reader, first, second, hashes: int = 1) -> int:
+        """Local bitset of the documents of one segment with a pair in the bucket of ``first`` ``second`` (with
+        ``hashes=2``: in both its buckets)."""
+        first, second = term_text(first), term_text(second)
+        found = -1
+        for text in (pair_term(first, second), pair_term2(first, second))[:hashes]:
 
-        def compute():
-            try:
-                return bitmask(posting_ids(reader.postings(PAIRS_FIELD, text)))
-            except Exception:  # no document of this segment has the pair
+            def compute(text=text):
+                try:
+                    return bitmask(posting_ids(reader.postings(PAIRS_FIELD, text)))
+                except Exception:  # no document of this segment has the pair
+                    return 0
+
+            found &= self.cache.get((segment_key(reader), "t", PAIRS_FIELD, text), compute)
+            if not found:
                 return 0
-
-        return self.cache.get((segment_key(reader), "t", PAIRS_FIELD, text), compute)
+        return found
 
     def evaluate(self, q) -> int:
         if isinstance(q, wq.Term):
@@ -473,12 +554,14 @@ class MaskEvaluator:
             pairs = self.use_pairs and q.fieldname == PAIRS_OF and PAIRS_FIELD in self.schema
 
             def compute(_sub, reader, q=q):
-                if pairs and has_pairs(reader):
-                    # Only documents with a pair in the bucket of every two consecutive words can have the phrase
-                    # (a few hundred at most): their positions are read without decoding the words' postings.
+                hashes = pair_hashes(reader) if pairs else 0
+                if hashes:
+                    # Only documents with a pair in the bucket(s) of every two consecutive words can have the phrase
+                    # (with both buckets: about those that have it): their positions are read without decoding the
+                    # words' postings.
                     found = -1
                     for first, second in zip(q.words, q.words[1:], strict=False):
-                        found &= self._pair(reader, first, second)
+                        found &= self._pair(reader, first, second, hashes)
                         if not found:
                             return 0
                     for word in q.words:  # words whose bitsets are at hand (frequent words, warmed up) narrow it

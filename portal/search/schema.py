@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import zlib
 from collections import defaultdict
@@ -39,6 +40,14 @@ _PAIR_MULTIPLIER = 40503
 #: the pairs of all its documents (segments written before pairs were indexed, or merged with such a segment,
 #: do not, and their phrases are matched on positions alone).
 PAIRS_SENTINEL = "-"
+#: Each pair is also indexed in a second bucket, of an independent hash (pair_bucket2: the same formula over
+#: another hash of the stems), as "+" and four hex digits; documents indexed so also have this term. At 100,000
+#: documents a bucket holds some 240 documents (the median; 1% of them over 2,800, where a frequent pair falls),
+#: nearly all without the pair, and reading their positions was most of a phrase's time; a document in both
+#: buckets of a pair without having it is rare (about one per pair). Documents with this term have PAIRS_SENTINEL
+#: and the first buckets too, so a segment merged from documents with and without second buckets still uses the
+#: first ones, and an older portal reads a newer index as before.
+PAIRS_SENTINEL_2 = "-2"
 
 
 def phrase_term(stems: Iterable[str]) -> str:
@@ -46,11 +55,15 @@ def phrase_term(stems: Iterable[str]) -> str:
     return " ".join(stems)
 
 
-#: Each stem's CRC-32 (a stable hash: Python's own hash of a str differs between processes).
+#: Each stem's CRC-32 (a stable hash: Python's own hash of a str differs between processes), and its second hash
+#: (the first 4 bytes of its BLAKE2b digest, independent of the CRC).
 _CRC: dict[str, int] = {}
-#: The term of each bucket.
+_HASH2: dict[str, int] = {}
+#: The term of each bucket, of the first hash and of the second.
 _BUCKET_TERMS = [f"{n:04x}" for n in range(PAIR_BUCKETS)]
 _BUCKET_BYTES = [term.encode("ascii") for term in _BUCKET_TERMS]
+_BUCKET2_TERMS = [f"+{n:04x}" for n in range(PAIR_BUCKETS)]
+_BUCKET2_BYTES = [term.encode("ascii") for term in _BUCKET2_TERMS]
 
 
 def _crc(stem: str) -> int:
@@ -62,14 +75,33 @@ def _crc(stem: str) -> int:
     return found
 
 
+def _hash2(stem: str) -> int:
+    found = _HASH2.get(stem)
+    if found is None:
+        if len(_HASH2) > 200_000:
+            _HASH2.clear()
+        found = _HASH2[stem] = int.from_bytes(hashlib.blake2b(stem.encode("utf-8"), digest_size=4).digest(), "little")
+    return found
+
+
 def pair_bucket(first: str, second: str) -> int:
     """The bucket of two stems (PairText.index computes the same inline)."""
     return (_crc(first) * _PAIR_MULTIPLIER + _crc(second)) & (PAIR_BUCKETS - 1)
 
 
+def pair_bucket2(first: str, second: str) -> int:
+    """The second bucket of two stems: pair_bucket's formula over the stems' second hash."""
+    return (_hash2(first) * _PAIR_MULTIPLIER + _hash2(second)) & (PAIR_BUCKETS - 1)
+
+
 def pair_term(first: str, second: str) -> str:
     """The PAIRS_FIELD term (the bucket) of two stems on consecutive positions: four hex digits."""
     return _BUCKET_TERMS[pair_bucket(first, second)]
+
+
+def pair_term2(first: str, second: str) -> str:
+    """The PAIRS_FIELD term of the second bucket of two stems on consecutive positions: "+" and four hex digits."""
+    return _BUCKET2_TERMS[pair_bucket2(first, second)]
 
 
 #: The positions PhraseText found in the last text it indexed (per thread), so that PairText, which indexes the
@@ -127,19 +159,21 @@ class PhraseText(TEXT):
 
 
 class PairText(TEXT):
-    """Every two stems on consecutive positions of a text, as the term of their bucket (see pair_term), without
-    positions.
+    """Every two stems on consecutive positions of a text, as the terms of their two buckets (see pair_term and
+    pair_term2), without positions.
 
-    A phrase then needs positions only of the documents that have all its words and, for each two consecutive
-    words, a pair in the same bucket: a few, where before it was every document with all its words (thousands
-    for common words). Its value is the text of field PAIRS_OF, analysed by the same analyzer; it is not scored
-    and adds no field length.
+    A phrase then needs positions only of the documents that have, for each two consecutive words, a pair in
+    both their buckets: about the documents that have the phrase, where before it was every document with all
+    its words (thousands for common words). Its value is the text of field PAIRS_OF, analysed by the same
+    analyzer; it is not scored and adds no field length. ``hashes=1`` writes the first buckets only, as indexes
+    written before the second ones (tests).
     """
 
-    def __init__(self, analyzer):
+    def __init__(self, analyzer, hashes: int = 2):
         super().__init__(analyzer=analyzer, phrase=False)
         self.format = Existence(field_boost=1.0)
         self.scorable = False
+        self.hashes = hashes
 
     def index(self, value, **kwargs):
         if not isinstance(value, str):
@@ -149,27 +183,38 @@ class PairText(TEXT):
             positions = defaultdict(list)
             for token in unstopped(self.analyzer(value, positions=True, mode="index")):
                 positions[token.text].append(token.pos)
-        # Position -> CRC-32 of the stems there (more than one for a compound and its parts).
+        both = getattr(self, "hashes", 1) > 1
+        # Position -> CRC-32 of the stems there (more than one for a compound and its parts), and their second hash.
         at: dict[int, list[int]] = defaultdict(list)
+        at2: dict[int, list[int]] = defaultdict(list)
         for text, found in positions.items():
             crc = _crc(text)
             for pos in found:
                 at[pos].append(crc)
+            if both:
+                other = _hash2(text)
+                for pos in found:
+                    at2[pos].append(other)
         mask = PAIR_BUCKETS - 1
-        buckets = set()
-        for pos, firsts in at.items():
-            seconds = at.get(pos + 1)
-            if seconds:
-                for first in firsts:
-                    first *= _PAIR_MULTIPLIER
-                    buckets.update([(first + second) & mask for second in seconds])
         yield PAIRS_SENTINEL.encode("utf-8"), 1, 1.0, b""
-        for bucket in buckets:
-            yield _BUCKET_BYTES[bucket], 1, 1.0, b""
+        if both:
+            yield PAIRS_SENTINEL_2.encode("utf-8"), 1, 1.0, b""
+        for table, terms in ((at, _BUCKET_BYTES), (at2, _BUCKET2_BYTES)) if both else ((at, _BUCKET_BYTES),):
+            buckets = set()
+            for pos, firsts in table.items():
+                seconds = table.get(pos + 1)
+                if seconds:
+                    for first in firsts:
+                        first *= _PAIR_MULTIPLIER
+                        buckets.update([(first + second) & mask for second in seconds])
+            for bucket in buckets:
+                yield terms[bucket], 1, 1.0, b""
 
 
-def build_schema(lexicon: Lexicon | None = None, phrases: Iterable[tuple[str, ...]] = ()) -> Schema:
-    """``phrases``: multi-word terms (as stems) indexed as one term each in title and all (see PhraseText)."""
+def build_schema(lexicon: Lexicon | None = None, phrases: Iterable[tuple[str, ...]] = (), pair_hashes: int = 2
+                 ) -> Schema:
+    """``phrases``: multi-word terms (as stems) indexed as one term each in title and all (see PhraseText);
+    ``pair_hashes``: the buckets each word pair is indexed in (PairText; 1 as indexes written before, for tests)."""
     text = dutch_analyzer(lexicon)
     phrases = frozenset(tuple(p) for p in phrases)
     return Schema(
@@ -184,7 +229,7 @@ def build_schema(lexicon: Lexicon | None = None, phrases: Iterable[tuple[str, ..
         #: target group, partners, financing, body (see ALL_REPEAT).
         all=PhraseText(text, phrases),
         #: Word pairs of "all" (see PairText): phrases without positions.
-        pairs=PairText(text),
+        pairs=PairText(text, pair_hashes),
         summary=STORED(),
         body=STORED(),
         #: Unstemmed words of all text: the dictionary for "Bedoelde u".

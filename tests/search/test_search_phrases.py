@@ -15,10 +15,18 @@ from portal.search import SearchService, masks
 from portal.search.analysis import query_stems
 from portal.search.documents import all_documents
 from portal.search.index import CURRENT, PHRASES, read_phrases, write_manifest
-from portal.search.masks import MaskCache, MaskEvaluator, bitmask, decoded_postings, has_pairs, iter_bits
+from portal.search.masks import (
+    MaskCache,
+    MaskEvaluator,
+    bitmask,
+    decoded_postings,
+    has_pairs,
+    iter_bits,
+    pair_hashes,
+)
 from portal.search.query import build, parse
 from portal.search.ranking import K1, PLANE_MAX, QUANTUM, B, Ranker, level_planes, scoring_terms
-from portal.search.schema import PAIRS_FIELD, PHRASE_FIELDS, build_schema, with_derived_fields
+from portal.search.schema import PAIRS_FIELD, PAIRS_OF, PHRASE_FIELDS, build_schema, with_derived_fields
 from portal.search.thesaurus import Thesaurus
 
 #: Texts where positions decide: compound parts next to each other, stop words in between, the phrase across
@@ -112,7 +120,7 @@ def test_phrases_match_as_whoosh_matches_them(services):
                 found += bool(expected)
         # Word pairs (schema.PairText): a new index has them in every segment; matching on positions only
         # must find the same.
-        assert all(has_pairs(sub.reader()) for sub, _offset in searcher.leaf_searchers())
+        assert all(pair_hashes(sub.reader()) == 2 for sub, _offset in searcher.leaf_searchers())
         on_positions = MaskEvaluator(searcher, MaskCache(), use_pairs=False)
         texts = [" ".join(str(f.get(n) or "") for n in ("title", "summary", "body")) for f in searcher.documents()]
         for phrase in text_phrases(texts + [" ".join(t) for t in TRICKY]) + EDGE_PHRASES:
@@ -183,6 +191,71 @@ def test_segments_without_pairs_match_on_positions(services, tmp_path):
     assert check([False]) >= 50
 
 
+def test_segments_with_the_first_buckets_only_match_as_whoosh(services, tmp_path):
+    """An index written with the first buckets only (before the second hash), edited since (a segment with both
+    next to one with the first only), and merged (one segment where only some documents have the second
+    buckets, so the first are used), and one merged from documents without pairs, with the first buckets only and
+    with both (positions only): phrases are matched as Whoosh matches them, with and without the words' bitsets
+    at hand."""
+    prepared, _plain = services
+    with prepared.keeper.reading() as view:
+        texts = [" ".join(str(f.get(n) or "") for n in ("title", "summary", "body"))
+                 for f in view.searcher.documents()]
+    docs = _edge_docs(texts[:300])
+    phrases = text_phrases(texts[:300] + [" ".join(t) for t in TRICKY], count=120) + EDGE_PHRASES
+
+    def write(ix, part, schema_of_writer=None):
+        writer = ix.writer()
+        for doc in part:
+            fields = with_derived_fields(doc)
+            if PAIRS_FIELD not in schema_of_writer:
+                fields.pop(PAIRS_FIELD)
+            writer.add_document(**fields)
+        writer.commit(merge=False)
+
+    def check(ix, expect: list[int]) -> int:
+        found = 0
+        with ix.searcher() as searcher:
+            assert [pair_hashes(sub.reader()) for sub, _offset in searcher.leaf_searchers()] == expect
+            evaluator = MaskEvaluator(searcher, MaskCache())
+            warmed = MaskEvaluator(searcher, MaskCache())
+            for phrase in phrases:
+                for word in phrase:
+                    warmed.term(PAIRS_OF, word)
+                for field in PHRASE_FIELDS:
+                    query = wq.Phrase(field, list(phrase))
+                    expected = whoosh_phrase(searcher, query)
+                    assert evaluator.evaluate(query) == expected == warmed.evaluate(query), (field, phrase)
+                    found += bool(expected)
+        return found
+
+    first_only = build_schema(pair_hashes=1)
+    (tmp_path / "a").mkdir()
+    ix = windex.create_in(str(tmp_path / "a"), first_only)
+    write(ix, docs[::2], first_only)
+    ix = windex.open_dir(str(tmp_path / "a"), schema=build_schema())
+    write(ix, docs[1::2], build_schema())
+    writer = ix.writer()
+    writer.delete_by_term("key", docs[1]["key"])
+    writer.commit(merge=False)
+    assert check(ix, [1, 2]) >= 50
+    ix.writer().commit(optimize=True)
+    assert check(ix, [1]) >= 50
+
+    no_pairs = build_schema()
+    no_pairs.remove(PAIRS_FIELD)
+    (tmp_path / "b").mkdir()
+    ix = windex.create_in(str(tmp_path / "b"), no_pairs)
+    write(ix, docs[::3], no_pairs)
+    ix = windex.open_dir(str(tmp_path / "b"), schema=first_only)
+    write(ix, docs[1::3], first_only)
+    ix = windex.open_dir(str(tmp_path / "b"), schema=build_schema())
+    write(ix, docs[2::3], build_schema())
+    assert check(ix, [0, 1, 2]) >= 50
+    ix.writer().commit(optimize=True)
+    assert check(ix, [0]) >= 50
+
+
 def hit_list(outcome):
     return [(h["slug"], h["score"], h["highlights"]) for h in outcome.hits]
 
@@ -212,6 +285,7 @@ def test_frequent_word_warm_up_stays_within_its_budget(services):
 
 
 RANKED_QUERIES = ["passend onderwijs", '"passend onderwijs"', "jeugdhulp school", "thuiszitter", "zorg",
+                  '"hulp aan jeugd"', '"onderwijs passend"', '"kinderen en ouders"', '"in de school"',
                   "onderwijs", '"zorg in onderwijstijd"', "intern begeleider", "kind ouders school", "wijkteam OR cjg",
                   "hulp -jeugd", "samen*"]
 
@@ -265,6 +339,11 @@ def test_few_results_are_ranked_as_with_planes(services, tmp_path):
                         assert Ranker(MaskCache())._top_few(searcher, terms, averages, subset, count) == expected
                         skipping = Ranker(MaskCache())  # weights read by skipping to each result (weights_of)
                         skipping.SKIP = 0
+                        masks._DECODED.clear()
+                        masks._read_weights.clear()
+                        assert skipping._top_few(searcher, terms, averages, subset, count) == expected
+                        # ... and with the weights a phrase's matching has just read (phrase_docs) at hand
+                        MaskEvaluator(searcher, MaskCache()).evaluate(built.query)
                         masks._DECODED.clear()
                         assert skipping._top_few(searcher, terms, averages, subset, count) == expected
                         compared += bool(expected)
