@@ -157,12 +157,13 @@ def cards_terms(db: Session, vocab: Vocabulary, ids: list[int]
     found: tuple[dict[int, list[int]], dict[int, list[int]]] = ({}, {})
     for example_id, kind, term_id in db.execute(_LINKS, {"ids": ids}):
         found[kind].setdefault(example_id, []).append(term_id)
+    return ({i: ordered_terms(t, vocab.themes, vocab.theme_order) for i, t in found[0].items()},
+            {i: ordered_terms(t, vocab.school_types, vocab.school_type_order) for i, t in found[1].items()})
 
-    def terms(ids: list[int], table: dict[int, Term], order: dict[int, int]) -> tuple[Term, ...]:
-        return tuple(table[i] for i in sorted(ids, key=lambda i: (order.get(i, 0), i)) if i in table)
 
-    return ({i: terms(t, vocab.themes, vocab.theme_order) for i, t in found[0].items()},
-            {i: terms(t, vocab.school_types, vocab.school_type_order) for i, t in found[1].items()})
+def ordered_terms(ids: list[int], table: dict[int, Term], order: dict[int, int]) -> tuple[Term, ...]:
+    """The terms of ``ids`` (themes or school types) in the editors' order; ids no longer in the vocabulary left out."""
+    return tuple(table[i] for i in sorted(ids, key=lambda i: (order.get(i, 0), i)) if i in table)
 
 
 def cards(db: Session, vocab: Vocabulary, query: Select) -> list[Card]:

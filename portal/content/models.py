@@ -332,6 +332,11 @@ class Tip(Base):
     example: Mapped[PracticeExample] = relationship(back_populates="tips")
 
 
+def email_may_be_public(email: str | None, public: bool, consent: bool, organisation_email: bool) -> bool:
+    """The rule of Contact.email_public, for code that reads the columns without loading a Contact."""
+    return bool(email) and bool(public) and bool(consent or organisation_email)
+
+
 class Contact(Base):
     """A contact person of a practice example. Only ``public`` contacts are ever shown outside the editors."""
 
@@ -357,7 +362,7 @@ class Contact(Base):
     def email_public(self) -> bool:
         """Whether the e-mail address may be shown outside the editors: never without consent, except for an
         organisation's own mailbox. Everything public (pages, API, feed, export) asks this, never ``email``."""
-        return bool(self.email) and self.public and (self.consent or self.organisation_email)
+        return email_may_be_public(self.email, self.public, self.consent, self.organisation_email)
 
     @property
     def public_email(self) -> str:
