@@ -55,11 +55,13 @@ status plus failed connections (counted, never hidden).
 Targets: ``/``, ``/voorbeelden``, ``/voorbeelden?thema=thuiszitters&provincie=overijssel``, an example page
 (``/voorbeelden/koesterklas-nunspeet``), a theme page (``/themas/thuiszitters``), a region page
 (``/regios/overijssel``), ``/zoeken?q=jeugdhulp``, ``/api/zoeken?q=samenwerking``, ``/api/voorbeelden``, and
-*/zoeken distinct q*: ``/zoeken?q=<word>`` where every request asks a word no earlier request of the run asked
-(the distinct words of 5+ letters of the repository's content, in a fixed shuffled order; miss only). The plain
+*/zoeken distinct q*: ``/zoeken?q=<word>`` where every request asks a word no earlier request to the same portal
+process asked (the distinct words of 5+ letters of the repository's content, in a fixed shuffled order; miss only;
+each portal is its own process with its own caches and its own index directory, so each gets the whole list). The
+plain
 ``/zoeken`` miss repeats one query, so the search engine's own per-term caches are warm after its first request;
 this row is the search page with the search itself uncached (the words' index files stay in the OS page cache).
-When the words run out they are used again: the number of repeated words is printed after each round.
+When a portal's words run out they are used again: the repeats per portal are printed after each round.
 
 **Cache hit and miss.** *hit*: every request of the cell asks the very same URL, anonymously (no cookies, no
 conditional headers), so any cache keyed by URL answers all but the first (the warm-up). *miss* (default
@@ -168,8 +170,8 @@ def query_words() -> list[str]:
 class DistinctWords:
     """Hands out each word once; after the last one it starts again and counts the repeats (printed)."""
 
-    def __init__(self):
-        self.words = query_words()
+    def __init__(self, words: list[str] | None = None):
+        self.words = words if words is not None else query_words()
         self.used = 0
 
     def next(self) -> str:
@@ -182,17 +184,25 @@ class DistinctWords:
         return max(0, self.used - len(self.words))
 
 
-_distinct = DistinctWords()
+#: One word stream per portal process (by port; the in-process child has its own): caches are per process.
+_distinct_by_port: dict[int, DistinctWords] = {}
 
 
-def concrete(path: str) -> str:
-    """``path`` with its ``{word}`` (DISTINCT_QUERY) replaced by the next distinct word."""
-    return path.replace("{word}", urllib.parse.quote(_distinct.next())) if "{word}" in path else path
+def distinct_words(port: int) -> DistinctWords:
+    if port not in _distinct_by_port:
+        known = next(iter(_distinct_by_port.values()), None)
+        _distinct_by_port[port] = DistinctWords(known.words if known is not None else None)
+    return _distinct_by_port[port]
 
 
-def nocache(path: str, miss_by: str) -> tuple[str, str]:
+def concrete(path: str, words: DistinctWords) -> str:
+    """``path`` with its ``{word}`` (DISTINCT_QUERY) replaced by the next distinct word of ``words``."""
+    return path.replace("{word}", urllib.parse.quote(words.next())) if "{word}" in path else path
+
+
+def nocache(path: str, miss_by: str, words: DistinctWords) -> tuple[str, str]:
     """(path, extra header lines) of one cache-missing request."""
-    path = concrete(path)
+    path = concrete(path, words)
     n = next(_counter)
     if miss_by == "cookie":
         return path, f"Cookie: portal_sid=bench{n:012d}{secrets.token_hex(8)}\r\n"
@@ -479,17 +489,18 @@ def in_process_main(ini: str, requests: int, miss_by: str) -> int:
         elapsed, cpu = time.perf_counter() - start, time.thread_time() - cpu
         return elapsed * 1000, statements[0] - before, response.status_int, cpu * 1000
 
+    words = DistinctWords()  # this child process is a portal of its own
     out: dict[str, dict] = {}
     for label, path in TARGETS:
         statuses = set()
         for _ in range(3):
-            statuses.add(call(concrete(path))[2])
+            statuses.add(call(concrete(path, words))[2])
         miss = []
         for _ in range(requests):
-            miss_path, header = nocache(path, miss_by)
+            miss_path, header = nocache(path, miss_by, words)
             name, _, value = header.strip().partition(": ")
             miss.append(call(miss_path, {name: value} if header else None))
-        fixed = concrete(path)  # the distinct-query row's "hit": one of its queries asked again
+        fixed = concrete(path, words)  # the distinct-query row's "hit": one of its queries asked again
         hit = [call(fixed) for _ in range(requests)]
         statuses |= {c[2] for c in miss + hit}
         out[label] = {
@@ -523,7 +534,8 @@ class Cell:
 
     def requests(self, miss_by: str):
         if self.mode == "miss":
-            return lambda: nocache(self.path, miss_by)
+            words = distinct_words(self.port)
+            return lambda: nocache(self.path, miss_by, words)
         fixed = (self.path, "")
         return lambda: fixed
 
@@ -582,9 +594,10 @@ def run_round(title: str, baselines: list[Server], sites: list[Site], args) -> N
         bad = f"{r.bad}" + (f" {dict(sorted(r.statuses.items()))}" if r.bad else "")
         print(f"{cell.label:<22} {cell.server:<20} {cell.mode:<5} {rate:>8.1f} {percentile(ordered, .5) * 1000:>8.2f} "
               f"{percentile(ordered, .95) * 1000:>8.2f} {rate / bare * 100:>6.1f}% {bad:>8}", flush=True)
-    # Words are handed out across the whole run; each portal process only sees its own share of them.
-    print(f"distinct queries so far (whole run, all portals): {_distinct.used} asked of {len(_distinct.words)} "
-          f"words ({_distinct.repeats} after the list started again)", flush=True)
+    for site in sites:
+        words = distinct_words(site.port)
+        print(f"distinct queries to {site.name}: {words.used} asked of {len(words.words)} words ({words.repeats} "
+              "after the list started again)", flush=True)
 
 
 def print_in_process(site: Site, figures: dict) -> None:
