@@ -364,8 +364,14 @@ def live_mask(reader) -> int:
 def segment_key(reader) -> str:
     """Identity of a segment's postings. Deletions do not change it: callers intersect with ``everything``
     (the live documents), so an edit (a deletion in a big segment plus a new small one) keeps the caches."""
+    return lasting_segment_key(reader) or f"r{id(reader)}"
+
+
+def lasting_segment_key(reader) -> str | None:
+    """segment_key() of a reader that has a segment, else None: a reader without one (in memory) is keyed by its
+    id, which a later reader may reuse, so nothing kept beyond it may be keyed on that."""
     segment = reader.segment() if hasattr(reader, "segment") else None
-    return segment.segment_id() if segment is not None else f"r{id(reader)}"
+    return segment.segment_id() if segment is not None else None
 
 
 def _size(value) -> int:

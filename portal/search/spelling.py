@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import threading
 
-from portal.search.masks import segment_key, term_text
+from portal.search.masks import lasting_segment_key, segment_key, term_text
 
 SPELL_FIELD = "spell"
 
@@ -67,7 +67,7 @@ class SpellingWords:
                     word = term_text(term)
                     if word:
                         table.setdefault((word[0], len(word)), []).append(word)
-            if not key.startswith("r"):  # only segments have a lasting identity
+            if lasting_segment_key(reader) is not None:  # only segments have a lasting identity
                 with self._lock:
                     self._segments[key] = table
         return table

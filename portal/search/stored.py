@@ -12,7 +12,7 @@ import json
 import threading
 from collections import OrderedDict
 
-from portal.search.masks import segment_key
+from portal.search.masks import lasting_segment_key
 
 #: Characters of stored text kept (roughly twice that in bytes): the whole real content many times over, some
 #: thousands of documents at 10,000 examples.
@@ -30,8 +30,8 @@ class StoredDocuments:
 
     def get(self, searcher, docnum: int) -> tuple[dict, dict]:
         reader, local = _leaf(searcher.reader(), docnum)
-        key = segment_key(reader)
-        if key.startswith("r"):  # a reader without a segment (in memory): nothing to key on
+        key = lasting_segment_key(reader)
+        if key is None:  # a reader without a segment (in memory): nothing to key on
             fields = reader.stored_fields(local)
             return fields, json.loads(fields.get("data") or "{}")
         with self._lock:
