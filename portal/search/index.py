@@ -46,6 +46,7 @@ from whoosh.index import TOC, FileIndex
 from portal.search import related, related_store
 from portal.search.analysis import Lexicon, build_lexicon
 from portal.search.cursor import Position, PositionError
+from portal.search.mapped import MappedStorage
 from portal.search.schema import build_schema, phrase_term, with_derived_fields
 from portal.search.thesaurus import Thesaurus
 from portal.search.writing import writer_for
@@ -252,7 +253,7 @@ class IndexStore:
                 verify(path)
             lexicon = Lexicon.load(path / LEXICON)
             lexicon.stems  # noqa: B018  (computed now, not during the first search)
-            ix = windex.open_dir(str(path), schema=build_schema(lexicon, read_phrases(path)))
+            ix = MappedStorage(str(path)).open_index(schema=build_schema(lexicon, read_phrases(path)))
             with ix.searcher() as searcher:  # reads every segment's TOC entry: proves the files are there
                 searcher.doc_count()
             generation = Generation(name, path, ix, lexicon, handle)
