@@ -7,6 +7,7 @@ from pyramid.config import Configurator
 import portal.search.outbox  # noqa: F401
 from portal import activity, pagecache
 from portal.environment import with_environment
+from portal.requests import fold_request_extensions
 
 
 def main(global_config, **settings):
@@ -29,6 +30,8 @@ def main(global_config, **settings):
             config.include("portal.errorpage")
             config.include("portal.workflow.forms")
             config.scan("portal.views")
+        # Last: every request extension is registered by now (portal.requests).
+        fold_request_extensions(config)
     except BaseException:
         # A setting refused after the search service started (its index writer thread, open index files) must not
         # leave them running in a process that carries on: a test run, a supervisor that builds the app again.
