@@ -30,6 +30,16 @@ SESSION_COOKIES = frozenset({"portal_session", "portal_sid"})
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'; object-src 'none'")
 
+#: Set on every response unless the view set the header itself (Strict-Transport-Security too, with secure cookies).
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+
 TOO_LARGE = """<!DOCTYPE html>
 <html lang="nl"><head><meta charset="utf-8"><title>Verzoek te groot | Kennisportaal Onderwijs &amp; Jeugd</title>
 </head><body><main><h1>Verzoek te groot</h1>
@@ -83,24 +93,23 @@ def security_headers_tween_factory(handler, registry):
     secure = asbool(registry.settings.get("portal.secure_cookies", True))
     base_url = registry.settings.get("portal.base_url", "").rstrip("/")
 
+    defaults = SECURITY_HEADERS + ((("Strict-Transport-Security", "max-age=31536000"),) if secure else ())
+    defaults_lowered = tuple((name.lower(), (name, value)) for name, value in defaults)
+
     def tween(request):
         response = handler(request)
-        headers = response.headers
-        location = headers.get("Location", "")
-        if base_url and location.startswith("/") and not location.startswith("//"):
-            # WebOb would complete a relative redirect with the Host header; the configured address is the truth.
-            headers["Location"] = base_url + location
-        headers.setdefault("Content-Security-Policy", CSP)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        headerlist = response.headerlist
+        present = {name.lower() for name, _value in headerlist}
+        if base_url and "location" in present:
+            location = response.headers.get("Location", "")
+            if location.startswith("/") and not location.startswith("//"):
+                # WebOb would complete a relative redirect with the Host header; the configured address is the truth.
+                response.headers["Location"] = base_url + location
+        # What a view set itself stays (one pass over the header list instead of a look-up per header).
+        headerlist.extend(header for lowered, header in defaults_lowered if lowered not in present)
         # Pages for logged-in people may show drafts, remarks or private contacts: never store them in caches.
         if SESSION_COOKIES & request.cookies.keys() or request.environ.get("portal.identity"):
-            headers["Cache-Control"] = "private, no-store"
+            response.headers["Cache-Control"] = "private, no-store"
         return response
 
     return tween
