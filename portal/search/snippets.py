@@ -25,6 +25,8 @@ _SPLIT_RE = re.compile(f"({WORD_PATTERN})", re.UNICODE)
 WORD_INDEX_SIZE = 100_000
 #: Characters of folded text remembered (two copies of each text are held: as stored and folded).
 FOLDED_MEMO_CHARS = 2_000_000
+#: Characters of text whose snippets are remembered (counted once per query and text).
+SNIPPET_MEMO_CHARS = 8_000_000
 
 
 class _WordIndex:
@@ -157,11 +159,41 @@ def excerpts(text: str, terms) -> Iterator[tuple[str, bool, bool]]:
         yield " ".join(text[start:end].split()), start > 0, end < len(text)
 
 
+class _SnippetMemo:
+    """Snippets per (text, terms, limit): a popular query, its next page, its filters and the API show the same
+    texts for the same words, and marking them is a fifth of a results page. Valid for one word index (one
+    analyzer and lexicon version, see _index_for): a new one starts the memo over. Holds at most ``limit``
+    characters of text (the texts themselves are the stored documents', shared)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._owner: _WordIndex | None = None
+        self._snippets: dict[tuple, tuple[str, ...]] = {}
+        self._chars = 0
+
+    def get(self, owner: _WordIndex, key: tuple, text: str, compute) -> list[str]:
+        if owner is not self._owner or self._chars + len(text) > self.limit:
+            self._owner, self._snippets, self._chars = owner, {}, 0
+        found = self._snippets.get(key)
+        if found is None:
+            found = self._snippets[key] = tuple(compute())
+            self._chars += len(text)
+        return list(found)
+
+
+_snippet_memo = _SnippetMemo(SNIPPET_MEMO_CHARS)
+
+
 def snippets(text: str, terms: set[str], analyzer, limit: int = 2) -> list[str]:
     """Up to ``limit`` HTML snippets of ``text`` with the matched words in <mark> (everything else escaped)."""
-    out: list[str] = []
     if limit <= 0:
-        return out
+        return []
+    return _snippet_memo.get(_index_for(analyzer), (text, frozenset(terms), limit), text,
+                             lambda: _snippets(text, terms, analyzer, limit))
+
+
+def _snippets(text: str, terms: set[str], analyzer, limit: int) -> list[str]:
+    out: list[str] = []
     for excerpt, cut_before, cut_after in excerpts(text, terms):
         marked = mark(excerpt, terms, analyzer)
         if marked is not None:

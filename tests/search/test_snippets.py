@@ -19,7 +19,7 @@ from whoosh.support.charset import accent_map
 from portal.search.analysis import Lexicon, dutch_analyzer, fold, query_stems
 from portal.search.query import build, parse
 from portal.search.schema import HIGHLIGHT_FIELDS
-from portal.search.snippets import _FoldedMemo, excerpts, mark, snippets
+from portal.search.snippets import _FoldedMemo, _index_for, _SnippetMemo, excerpts, mark, snippets
 
 
 class _WhooshMarkFormatter(highlight.Formatter):
@@ -202,3 +202,23 @@ def test_fold_equals_a_translation_of_every_character_on_the_real_content(real):
     for text in samples:
         assert fold(text) == text.lower().translate(accent_map)
     assert any(not text.isascii() for text in texts)
+
+
+def test_remembered_snippets_follow_the_lexicon_and_stay_within_their_budget():
+    lexicon = Lexicon()
+    analyzer = dutch_analyzer(lexicon)
+    text = "Een onderwijszorgarrangement in Zwolle, met jeugdhulp op school."
+    assert snippets(text, {"zorgarrangement"}, analyzer) == []  # not a known compound yet
+    lexicon.add_text("onderwijs zorg arrangement")
+    assert snippets(text, {"zorgarrangement"}, analyzer) == ["Een <mark>onderwijszorgarrangement</mark> in Zwolle, "
+                                                             "met jeugdhulp op school."]
+    first = snippets(text, {"jeugdhulp"}, analyzer)
+    first.append("changed by a caller")
+    assert snippets(text, {"jeugdhulp"}, analyzer) == [text.replace("jeugdhulp", "<mark>jeugdhulp</mark>")]
+    memo = _SnippetMemo(limit=len(text) * 3)
+    owner = _index_for(analyzer)
+    for n in range(10):
+        terms = frozenset({f"woord{n}"})
+        assert memo.get(owner, (text, terms, 2), text, lambda: []) == []
+    assert memo._chars <= len(text) * 3
+    assert len(memo._snippets) <= 3
