@@ -155,6 +155,16 @@ def cards_html(examples, heading: str, script_name: str, render) -> Markup:
     return Markup("").join(card_html(e, heading, script_name, render) for e in examples)
 
 
+#: Parts of the layout that depend only on the portal's fixed addresses: a few per script name.
+LAYOUT_PARTS = FragmentCache(64)
+
+
+def layout_part(name: str, script_name: str, render) -> Markup:
+    """A part of the layout (templates/layout.jinja2) that links only ``request.links``, which depend on nothing
+    but the script name: rendered once per script name instead of on every page."""
+    return LAYOUT_PARTS.get((name, script_name), render)
+
+
 def idle_text(settings) -> str:
     """How long a login session may stay idle before it ends, in Dutch words ("2 uur", "45 minuten")."""
     from portal.accounts.sessions import idle_limit
@@ -172,3 +182,4 @@ def includeme(config):
     env.filters["idle_text"] = idle_text
     env.globals["card_html"] = card_html
     env.globals["cards_html"] = cards_html
+    env.globals["layout_part"] = layout_part
