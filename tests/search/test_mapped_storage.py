@@ -78,3 +78,19 @@ def test_a_mapped_file_stays_readable_after_a_merge_removed_it(tmp_path):
 def test_the_portal_opens_its_index_through_maps(site):
     keeper = site.registry["search_service"].keeper
     assert isinstance(keeper.generation.index.storage, MappedStorage)
+
+
+def _maps_of(folder) -> list[str]:
+    with open("/proc/self/maps", encoding="utf-8") as maps:
+        return [line.split()[-1] for line in maps if str(folder) in line]
+
+
+def test_closing_a_searcher_releases_its_maps(tmp_path):
+    """Nothing stays mapped once the readers are closed: an evicted index (bench/search's cold runs, a removed
+    generation) is really gone from this process."""
+    _index(tmp_path)
+    mapped = MappedStorage(str(tmp_path)).open_index()
+    with mapped.searcher() as searcher:
+        assert searcher.doc_frequency("body", "jeugdhulp") == 120
+        assert _maps_of(tmp_path)
+    assert _maps_of(tmp_path) == []
