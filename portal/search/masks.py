@@ -197,11 +197,6 @@ class _ReadWeights:
 _read_weights = _ReadWeights()
 
 
-def has_pairs(reader) -> bool:
-    """Whether every document of this segment was indexed with its word pairs (schema.PairText)."""
-    return pair_hashes(reader) > 0
-
-
 def pair_hashes(reader) -> int:
     """In how many buckets every document of this segment has its word pairs (schema.PairText): 2 (both hashes),
     1 (the first only: indexes written before the second, or merged with such documents) or 0 (not every document
