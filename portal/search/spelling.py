@@ -14,7 +14,7 @@ from __future__ import annotations
 import heapq
 import threading
 
-from portal.search.masks import lasting_segment_key, segment_key, term_text
+from portal.search.masks import lasting_segment_key, term_text
 
 SPELL_FIELD = "spell"
 
@@ -58,8 +58,8 @@ class SpellingWords:
         self._lock = threading.Lock()
 
     def _table(self, reader) -> dict[tuple[str, int], list[str]]:
-        key = segment_key(reader)
-        table = self._segments.get(key)
+        key = lasting_segment_key(reader)  # None: a reader without a segment (in memory) is not kept
+        table = self._segments.get(key) if key is not None else None
         if table is None:
             table = {}
             if SPELL_FIELD in reader.indexed_field_names():
@@ -67,7 +67,7 @@ class SpellingWords:
                     word = term_text(term)
                     if word:
                         table.setdefault((word[0], len(word)), []).append(word)
-            if lasting_segment_key(reader) is not None:  # only segments have a lasting identity
+            if key is not None:
                 with self._lock:
                     self._segments[key] = table
         return table
