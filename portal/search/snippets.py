@@ -77,37 +77,44 @@ def _index_for(analyzer) -> _WordIndex:
     return index
 
 
-class _FoldedMemo:
-    """Folded copies of texts with accents: folding a body still costs some 20-30 µs, and the same summaries and
-    bodies come back in result after result. Holds at most ``limit`` characters of text."""
+class _TextMemo:
+    """Values computed from texts, by a key that holds the text, within a budget of ``limit`` characters of text
+    (beyond it, it starts over). ``owner``: what the values are valid for; another owner starts it over too."""
 
     def __init__(self, limit: int):
         self.limit = limit
-        self._folded: dict[str, str] = {}
+        self._owner: object = None
+        self._values: dict = {}
         self._chars = 0
 
-    def get(self, text: str) -> str:
-        folded = self._folded.get(text)
-        if folded is None:
-            folded = fold(text)
-            if len(folded) != len(text):  # positions must stay those of the text
-                folded = text.lower()
+    def get(self, key, text: str, compute, owner: object = None):
+        if owner is not self._owner:
+            self._owner, self._values, self._chars = owner, {}, 0
+        value = self._values.get(key)
+        if value is None:
+            value = compute()
             if self._chars + len(text) > self.limit:
-                self._folded = {}
-                self._chars = 0
-            self._folded[text] = folded
+                self._values, self._chars = {}, 0
+            self._values[key] = value
             self._chars += len(text)
-        return folded
+        return value
 
 
-_folded_memo = _FoldedMemo(FOLDED_MEMO_CHARS)
+def _folded(text: str) -> str:
+    folded = fold(text)
+    return folded if len(folded) == len(text) else text.lower()  # positions must stay those of the text
+
+
+#: Folded copies of texts with accents: folding a body still costs some 20-30 µs, and the same summaries and
+#: bodies come back in result after result.
+_folded_memo = _TextMemo(FOLDED_MEMO_CHARS)
 
 
 def _probe_text(text: str) -> str:
     """``text`` folded (lowercase, no accents) where folding keeps every character's position, else lowercased."""
     if text.isascii():
         return text.lower()
-    return _folded_memo.get(text)
+    return _folded_memo.get(text, text, lambda: _folded(text))
 
 
 def mark(excerpt: str, terms, analyzer) -> str | None:
@@ -159,37 +166,19 @@ def excerpts(text: str, terms) -> Iterator[tuple[str, bool, bool]]:
         yield " ".join(text[start:end].split()), start > 0, end < len(text)
 
 
-class _SnippetMemo:
-    """Snippets per (text, terms, limit): a popular query, its next page, its filters and the API show the same
-    texts for the same words, and marking them is a fifth of a results page. Valid for one word index (one
-    analyzer and lexicon version, see _index_for): a new one starts the memo over. Holds at most ``limit``
-    characters of text (the texts themselves are the stored documents', shared)."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self._owner: _WordIndex | None = None
-        self._snippets: dict[tuple, tuple[str, ...]] = {}
-        self._chars = 0
-
-    def get(self, owner: _WordIndex, key: tuple, text: str, compute) -> list[str]:
-        if owner is not self._owner or self._chars + len(text) > self.limit:
-            self._owner, self._snippets, self._chars = owner, {}, 0
-        found = self._snippets.get(key)
-        if found is None:
-            found = self._snippets[key] = tuple(compute())
-            self._chars += len(text)
-        return list(found)
-
-
-_snippet_memo = _SnippetMemo(SNIPPET_MEMO_CHARS)
+#: Snippets per (text, terms, limit), valid for one word index (one analyzer and lexicon version, see _index_for): a
+#: popular query, its next page, its filters and the API show the same texts for the same words, and marking them is
+#: a fifth of a results page (the texts themselves are the stored documents', shared).
+_snippet_memo = _TextMemo(SNIPPET_MEMO_CHARS)
 
 
 def snippets(text: str, terms: set[str], analyzer, limit: int = 2) -> list[str]:
     """Up to ``limit`` HTML snippets of ``text`` with the matched words in <mark> (everything else escaped)."""
     if limit <= 0:
         return []
-    return _snippet_memo.get(_index_for(analyzer), (text, frozenset(terms), limit), text,
-                             lambda: _snippets(text, terms, analyzer, limit))
+    found = _snippet_memo.get((text, frozenset(terms), limit), text,
+                              lambda: tuple(_snippets(text, terms, analyzer, limit)), owner=_index_for(analyzer))
+    return list(found)
 
 
 def _snippets(text: str, terms: set[str], analyzer, limit: int) -> list[str]:

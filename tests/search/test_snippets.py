@@ -19,7 +19,7 @@ from whoosh.support.charset import accent_map
 from portal.search.analysis import Lexicon, dutch_analyzer, fold, query_stems
 from portal.search.query import build, parse
 from portal.search.schema import HIGHLIGHT_FIELDS
-from portal.search.snippets import _FoldedMemo, _index_for, _SnippetMemo, excerpts, mark, snippets
+from portal.search.snippets import _folded, _index_for, _TextMemo, excerpts, mark, snippets
 
 
 class _WhooshMarkFormatter(highlight.Formatter):
@@ -177,11 +177,11 @@ def test_snippets_equal_whoosh_highlighter_on_tricky_texts(real, text):
 
 
 def test_folded_texts_are_remembered_up_to_a_limit():
-    memo = _FoldedMemo(limit=100)
+    memo = _TextMemo(limit=100)
     texts = [f"Coördinator {n} in Fryslân" for n in range(20)]
     for text in texts * 2:
-        assert memo.get(text) == fold(text)
-    assert sum(map(len, memo._folded)) <= 100
+        assert memo.get(text, text, lambda text=text: _folded(text)) == fold(text)
+    assert sum(map(len, memo._values)) <= 100
 
 
 def test_a_lexicon_that_learns_words_changes_what_is_marked():
@@ -215,10 +215,10 @@ def test_remembered_snippets_follow_the_lexicon_and_stay_within_their_budget():
     first = snippets(text, {"jeugdhulp"}, analyzer)
     first.append("changed by a caller")
     assert snippets(text, {"jeugdhulp"}, analyzer) == [text.replace("jeugdhulp", "<mark>jeugdhulp</mark>")]
-    memo = _SnippetMemo(limit=len(text) * 3)
+    memo = _TextMemo(limit=len(text) * 3)
     owner = _index_for(analyzer)
     for n in range(10):
         terms = frozenset({f"woord{n}"})
-        assert memo.get(owner, (text, terms, 2), text, lambda: []) == []
+        assert memo.get((text, terms, 2), text, lambda: (), owner=owner) == ()
     assert memo._chars <= len(text) * 3
-    assert len(memo._snippets) <= 3
+    assert len(memo._values) <= 3
