@@ -57,10 +57,10 @@ Targets: ``/``, ``/voorbeelden``, ``/voorbeelden?thema=thuiszitters&provincie=ov
 (``/regios/overijssel``), ``/zoeken?q=jeugdhulp``, ``/api/zoeken?q=samenwerking``, ``/api/voorbeelden``, and
 */zoeken distinct q*: ``/zoeken?q=<word>`` where every request asks a word no earlier request to the same portal
 process asked (the distinct words of 5+ letters of the repository's content, in a fixed shuffled order; miss only;
-each portal is its own process with its own caches and its own index directory, so each gets the whole list). The
-plain
-``/zoeken`` miss repeats one query, so the search engine's own per-term caches are warm after its first request;
-this row is the search page with the search itself uncached (the words' index files stay in the OS page cache).
+each portal is its own process with its own caches and its own index directory, so each gets the whole list).
+The plain ``/zoeken`` miss repeats one query, so the search engine's own per-term caches are warm after its first
+request; this row is the search page with the search itself uncached (the words' index files stay in the OS page
+cache).
 When a portal's words run out they are used again: the repeats per portal are printed after each round.
 
 **Cache hit and miss.** *hit*: every request of the cell asks the very same URL, anonymously (no cookies, no
