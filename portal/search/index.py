@@ -42,6 +42,7 @@ from pathlib import Path
 
 from whoosh import index as windex
 from whoosh.index import TOC, FileIndex
+from whoosh.writing import MERGE_SMALL, fib
 
 from portal.search import related, related_store
 from portal.search.analysis import Lexicon, build_lexicon
@@ -59,6 +60,8 @@ PHRASES = "phrases.txt"
 POSITION = "outbox.pos"
 MANIFEST = "manifest.json"
 IN_USE = ".in-use"
+#: Held by the process that updates a generation's related lists (IndexStore.update_related).
+RELATED_LOCK = ".related.lock"
 GENERATION_NAME = re.compile(r"gen-[0-9A-Za-z-]{1,60}")
 #: Documents read before indexing starts, to build the compound lexicon from the corpus.
 LEXICON_SAMPLE = 2_000
@@ -356,7 +359,9 @@ class IndexStore:
                     writer.delete_by_term("parent", key)
                 for doc in docs:
                     writer.add_document(**with_derived_fields(doc))
-            writer.commit()
+            # No merge here: merging small segments costs several times the change itself and would delay the
+            # change reaching search; merge_small() does it once changes pause.
+            writer.commit(merge=False)
         except BaseException:
             if not writer.is_closed:
                 writer.cancel()
@@ -365,21 +370,50 @@ class IndexStore:
         write_manifest(generation.path, generation.index, _manifest_or_empty(generation.path))
         return len(changes)
 
-    def update_related(self, generation: Generation, changed: set[str]) -> None:
-        """After ``apply``: the related lists of the examples ``changed`` (slugs) and of those listing them or listed
-        by them, computed on the index as it is now and written into the generation (atomically). Call with the
-        writer's lock held (one writer: the state read is the one last written)."""
+    def merge_small(self, generation: Generation, timeout: float = 30.0) -> bool:
+        """Merge the small segments that changes left (Whoosh's MERGE_SMALL policy), if it would merge any; True
+        when it did. Raises whoosh.index.LockError when another writer holds the index longer than ``timeout``."""
+        ix = generation.index
+        if not merge_due(ix._read_toc().segments):
+            return False
+        writer = writer_for(ix, timeout=timeout, compound=False)
+        try:
+            writer.commit(mergetype=MERGE_SMALL)
+        except BaseException:
+            if not writer.is_closed:
+                writer.cancel()
+            raise
+        write_manifest(generation.path, ix, _manifest_or_empty(generation.path))
+        return True
+
+    def update_related(self, generation: Generation, changed: set[str], stop: Callable[[], bool] | None = None,
+                       wait: bool = True) -> bool | None:
+        """After ``apply``: the related lists of the examples ``changed`` (slugs), of those listing them or listed
+        by them, and of those an earlier update left outdated, computed on the index as it is now and written into
+        the generation (atomically). ``stop``: see ``related.update``.
+
+        One process at a time (a lock file in the generation: two updates reading the same state would each undo
+        the other's lists). Without ``wait`` it returns None at once when another process holds that lock.
+        Otherwise True when every list is current, False when ``stop`` left some outdated."""
         path = generation.path
-        identity = related_store.file_identity(path)
-        cached = self._related
-        if cached is not None and cached[0] == str(path) and cached[1] == identity:
-            state = cached[2]
-        else:
-            state = related_store.RelatedState.read(path) if identity is not None else None
-        with generation.index.searcher() as searcher:
-            state = related.update(state, searcher, changed)
-        state.write(path)
-        self._related = (str(path), related_store.file_identity(path), state)
+        with (path / RELATED_LOCK).open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return None
+            identity = related_store.file_identity(path)
+            cached = self._related
+            if cached is not None and cached[0] == str(path) and cached[1] == identity:
+                state = cached[2]
+            else:
+                state = related_store.RelatedState.read(path) if identity is not None else None
+            if not changed and (state is None or not state.outdated):
+                return True
+            with generation.index.searcher() as searcher:
+                state = related.update(state, searcher, changed, stop)
+            state.write(path)
+            self._related = (str(path), related_store.file_identity(path), state)
+            return not state.outdated
 
     def clean(self, generation: Generation) -> None:
         """Delete files no longer part of the index. Call only when no searcher can still open them."""
@@ -390,6 +424,17 @@ class IndexStore:
             _clean_files(generation.index)
         finally:
             lock.release()
+
+
+def merge_due(segments) -> bool:
+    """Whether Whoosh's MERGE_SMALL would merge any of ``segments``: its merge point, found without opening them
+    (sorted by size, the first i + 1 segments hold fewer documents than fib(i + 5), for some i > 3)."""
+    total = 0
+    for i, segment in enumerate(sorted(segments, key=lambda seg: seg.doc_count_all())):
+        total += max(0, segment.doc_count_all())
+        if i > 3 and total < fib(i + 5):
+            return True
+    return False
 
 
 def _clean_files(ix: FileIndex) -> None:

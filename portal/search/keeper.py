@@ -5,7 +5,9 @@ One :class:`IndexKeeper` per process. It
 - opens the live index at start-up and rebuilds it when it is missing or damaged in any way;
 - runs the process's single index writer (a thread) that applies committed outbox changes in commit order
   (``portal.search.cursor``): right after a commit in this process, and by polling for other processes' commits;
-  after each change it brings the generation's related-example lists up to date (``portal.search.related``);
+  once changes pause, it does the follow-up work they left: merging small segments and bringing the generation's
+  related-example lists up to date (``portal.search.related``), giving way to newer changes: an edit reaches
+  search first, the rest follows;
 - follows a generation swap made by ``portal-reindex``;
 - hands readers a consistent :class:`IndexView` (searcher, lexicon, items to hide) under its lock, and removes
   files only when no searcher can still need them.
@@ -25,9 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import sessionmaker
+from whoosh.index import LockError
 
 from portal.content.models import utcnow
-from portal.search import cursor, outbox
+from portal.search import cursor, outbox, related_store
 from portal.search import documents as docs_mod
 from portal.search.cursor import Position, PositionError
 from portal.search.index import Generation, IndexStore, IndexUnavailable
@@ -43,6 +46,11 @@ POLL_SECONDS = 0.5
 CONFIRM_SECONDS = 60.0
 #: How often the writer prunes old outbox rows.
 PRUNE_SECONDS = 3600.0
+#: The writer merges segments and updates related lists once it applied no change for this long (a burst of edits
+#: costs one merge and one update, and an edit never waits for the follow-up work of the one before)...
+FOLLOW_UP_QUIET_SECONDS = 1.0
+#: ...or, under a steady stream of changes, once the oldest change waiting for it is this old.
+FOLLOW_UP_MAX_DELAY_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,16 @@ class IndexKeeper:
         self.hidden: set[str] = set()
         self.version = 0
         self.hidden_version = 0
+        #: Increases whenever the generation's related lists were replaced (by this process or another).
+        self.related_version = 0
+        self._related_seen: tuple | None = None
+        #: Examples this process changed in the index whose related lists it has not yet brought up to date.
+        self._related_pending: set[str] = set()
+        #: The last update of the lists gave way to newer changes and left some lists outdated.
+        self._related_unfinished = False
+        #: Monotonic times: the last change applied, and the oldest one whose follow-up work waits.
+        self._last_applied = 0.0
+        self._follow_up_since: float | None = None
         #: Wall-clock time of the last change readers can see (Last-Modified of pages built on search results).
         self.changed_wall = time.time()
         self._checked = 0.0
@@ -176,6 +194,11 @@ class IndexKeeper:
             self.generation = generation
             self._searcher = generation.index.searcher()
             self.version += 1
+            # A new generation holds every list as of its build; later changes bring their own.
+            self._related_pending.clear()
+            self._related_unfinished = False
+            self._follow_up_since = None
+            self._related_seen = related_store.file_identity(generation.path)
             self.changed_wall = time.time()
             self._checked = time.monotonic()
             if old_searcher is not None:
@@ -203,13 +226,16 @@ class IndexKeeper:
 
     def _run_worker(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(POLL_SECONDS)
+            self._wake.wait(min(POLL_SECONDS, self._follow_up_due_in()))
             self._wake.clear()
             if self._stop.is_set():
                 break
             try:
-                self.drain()
+                self._drain_index()
                 self._prune_outbox()
+                if self._follow_up_due_in() == 0:
+                    # Gives way (between steps and lists) as soon as a commit in this process wakes the writer.
+                    self._follow_up(stop=self._wake.is_set, wait=False)
             except Exception:
                 log.exception("zoekindex bijwerken mislukt; volgende poging straks")
                 self._stop.wait(1.0)
@@ -235,8 +261,15 @@ class IndexKeeper:
             self.changed_wall = time.time()
         self._wake.set()
 
-    def drain(self) -> int:
-        """Apply every change committed since the index's position. Returns the number of items changed."""
+    def drain(self, follow_up: bool = True) -> int:
+        """Apply every change committed since the index's position, then (with ``follow_up``) do the work they
+        leave: merge small segments, bring the related lists up to date. Returns the number of items changed."""
+        count = self._drain_index()
+        if follow_up and self._follow_up_since is not None:
+            self._follow_up()
+        return count
+
+    def _drain_index(self) -> int:
         if self.session_factory is None or self.generation is None:
             return 0
         with self._write_lock:
@@ -272,22 +305,76 @@ class IndexKeeper:
             return 0
         count = self.store.apply(generation, changes, new_position)
         applied = {f"{t}:{s}" for t, s in changes}
+        # Owed before readers can see the change (``settled`` must not answer True in between). The lists follow
+        # the new searcher: a reader in between resolves the previous lists against it (an example that left the
+        # index is skipped, never shown).
+        self._related_pending.update(slug for doc_type, slug in changes if doc_type == "voorbeeld")
+        self._last_applied = time.monotonic()
+        if self._follow_up_since is None:
+            self._follow_up_since = self._last_applied
         with self._lock:
             # The new searcher first, then un-hide: in the other order a reader between the two steps would get
             # the old searcher (item still in it) without the hiding (item shown again).
             self._refresh(force=True)
             with self._hidden_lock:
                 self.hidden.difference_update(applied)
-        # Readers have the new searcher now; the lists follow (a reader in between resolves the previous lists
-        # against the new searcher: an example that left the index is skipped, never shown).
-        examples = {slug for doc_type, slug in changes if doc_type == "voorbeeld"}
-        if examples:
-            try:
-                self.store.update_related(generation, examples)
-            except Exception:  # the index is current; the lists of these examples are computed on view meanwhile
-                log.exception("verwante voorbeelden na bijwerken niet berekend")
         self._tell(self.applied_listeners, applied)
         return count
+
+    @property
+    def settled(self) -> bool:
+        """No follow-up work (merge, related lists) waits for changes this process applied."""
+        return self._follow_up_since is None
+
+    def _follow_up_due_in(self) -> float:
+        """Seconds until the worker should do the follow-up work (0: now; POLL_SECONDS when none waits)."""
+        if self._follow_up_since is None:
+            return POLL_SECONDS
+        now = time.monotonic()
+        return max(0.0, min(self._last_applied + FOLLOW_UP_QUIET_SECONDS - now,
+                            self._follow_up_since + FOLLOW_UP_MAX_DELAY_SECONDS - now))
+
+    def _follow_up(self, stop: Callable[[], bool] | None = None, wait: bool = True) -> None:
+        """The work applied changes leave: merge small segments, then bring the related lists up to date with the
+        examples this process changed (and any an earlier update left outdated). ``stop`` is asked between the
+        steps and between lists (``IndexStore.update_related``); without ``wait`` nothing waits for another
+        process's lock: the work is tried again after a quiet spell."""
+        with self._write_lock:
+            generation = self.generation
+            if generation is None:
+                return
+            try:
+                merged = self.store.merge_small(generation, timeout=30.0 if wait else 0.0)
+            except LockError:  # another process is writing: after a quiet spell
+                self._last_applied = self._follow_up_since = time.monotonic()
+                return
+            if merged:
+                with self._lock:
+                    self._refresh(force=True)
+            if stop is not None and stop():
+                return
+            pending = set(self._related_pending)
+            try:
+                done = self.store.update_related(generation, pending, stop=stop, wait=wait)
+            except Exception:  # the index is current; the lists of these examples are computed on view meanwhile
+                log.exception("verwante voorbeelden na bijwerken niet berekend")
+                done = True
+            if done is None:  # another process is updating them: after a quiet spell
+                self._last_applied = self._follow_up_since = time.monotonic()
+                return
+            self._related_pending -= pending
+            self._related_unfinished = not done
+            if not (self._related_pending or self._related_unfinished):
+                self._follow_up_since = None
+        self._note_related(generation)
+
+    def _note_related(self, generation: Generation) -> None:
+        """The generation's related lists may have been replaced: pages built on them must notice."""
+        identity = related_store.file_identity(generation.path)
+        if identity != self._related_seen:
+            self._related_seen = identity
+            self.related_version += 1
+            self.changed_wall = time.time()
 
     @staticmethod
     def _tell(listeners, *args) -> None:
@@ -331,6 +418,7 @@ class IndexKeeper:
         self._checked = now
         if self.generation is None:
             return
+        self._note_related(self.generation)  # replaced by another process's writer
         if self.store.current_name() not in (None, self.generation.name):
             if self._write_lock.acquire(blocking=False):
                 try:
@@ -365,9 +453,11 @@ class IndexKeeper:
         return self._searcher is not None
 
     def state(self) -> tuple:
-        """Changes whenever a reader could get a different answer (new searcher, generation or hidden set)."""
+        """Changes whenever a reader could get a different answer (new searcher, generation, hidden set or related
+        lists)."""
         generation = self.generation
-        return (generation.name if generation is not None else None, self.version, self.hidden_version)
+        return (generation.name if generation is not None else None, self.version, self.hidden_version,
+                self.related_version)
 
     def doc_count(self) -> int:
         with self.reading() as view:

@@ -32,7 +32,7 @@ import math
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import compress, repeat
 from operator import add, le, mul, truediv
 
@@ -410,33 +410,45 @@ def compute_all(searcher, left_out_texts: dict[str, list[tuple[str, int]]]) -> R
     return state
 
 
-def update(state: RelatedState | None, searcher, changed: set[str]) -> RelatedState:
+def update(state: RelatedState | None, searcher, changed: set[str],
+           stop: Callable[[], bool] | None = None) -> RelatedState:
     """The lists after the writer applied changes to the examples ``changed`` (slugs; those no longer in the index
     left it). Recomputed: the changed examples, the examples that listed them (a changed example may no longer
-    belong there), and the examples they list now (it may now belong in theirs)."""
+    belong there), the examples they list now (it may now belong in theirs), and those the state marks outdated.
+
+    ``stop`` is asked before each example after the changed ones: once it answers True (newer changes wait for the
+    writer), the rest is left in the returned state's ``outdated``, for the next update to do first."""
     space = ExampleSpace(searcher)
-    state = RelatedState() if state is None else RelatedState(state.toc, dict(state.lists), dict(state.key_terms))
-    affected = {owner for owner, kept in state.lists.items() if changed.intersection(kept)}
+    if state is None:
+        state = RelatedState()
+    else:
+        state = RelatedState(state.toc, dict(state.lists), dict(state.key_terms), set(state.outdated))
+    affected = {owner for owner, kept in state.lists.items() if changed.intersection(kept)} | state.outdated
     for slug in sorted(changed):
-        n = space.number(slug)
-        if n is None:
-            state.lists.pop(slug, None)
-            state.key_terms.pop(slug, None)
-            continue
-        state.key_terms[slug] = space.key_terms_of(n)
-        state.lists[slug] = space.related(n, state.key_terms[slug])
-        affected.update(state.lists[slug])
-    for slug in sorted(affected - changed):
-        n = space.number(slug)
-        if n is None:
-            state.lists.pop(slug, None)
-            state.key_terms.pop(slug, None)
-            continue
-        if slug not in state.key_terms:  # the stored state lacked it (an older index)
-            state.key_terms[slug] = space.key_terms_of(n)
-        state.lists[slug] = space.related(n, state.key_terms[slug])
+        if _recompute(state, space, slug, fresh_key_terms=True):
+            affected.update(state.lists[slug])
+    todo = sorted(affected - changed)
+    state.outdated = set()
+    for at, slug in enumerate(todo):
+        if stop is not None and stop():
+            state.outdated = set(todo[at:])
+            break
+        _recompute(state, space, slug, fresh_key_terms=False)
     state.toc = _toc(searcher)
     return state
+
+
+def _recompute(state: RelatedState, space: ExampleSpace, slug: str, fresh_key_terms: bool) -> bool:
+    """One example's list (and key terms, when new or ``fresh_key_terms``) in ``state``; False when it left."""
+    n = space.number(slug)
+    if n is None:
+        state.lists.pop(slug, None)
+        state.key_terms.pop(slug, None)
+        return False
+    if fresh_key_terms or slug not in state.key_terms:  # not in the stored state: an older index
+        state.key_terms[slug] = space.key_terms_of(n)
+    state.lists[slug] = space.related(n, state.key_terms[slug])
+    return True
 
 
 def compute_one(space: ExampleSpace, slug: str) -> tuple[str, ...] | None:

@@ -26,12 +26,14 @@ FORMAT = 1
 
 @dataclass
 class RelatedState:
-    """What RELATED_FILE holds: per example its kept list and its key terms, and the index state (TOC generation)
-    they were computed from."""
+    """What RELATED_FILE holds: per example its kept list and its key terms, the index state (TOC generation) the
+    newest lists were computed from, and the examples whose lists are still to be computed again (``outdated``: an
+    update that gave way to newer index changes left them; whichever process updates next does them first)."""
 
     toc: int = 0
     lists: dict[str, tuple[str, ...]] = field(default_factory=dict)
     key_terms: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    outdated: set[str] = field(default_factory=set)
 
     def dumps(self) -> str:
         """Three JSON lines: header, lists, key terms (readers stop after the second). Slugs and terms are
@@ -40,7 +42,7 @@ class RelatedState:
         number = {slug: n for n, slug in enumerate(slugs)}
         terms = sorted({term for keys in self.key_terms.values() for term, _tf in keys})
         term_number = {term: n for n, term in enumerate(terms)}
-        header = {"format": FORMAT, "toc": self.toc, "examples": len(self.lists)}
+        header = {"format": FORMAT, "toc": self.toc, "examples": len(self.lists), "outdated": sorted(self.outdated)}
         lists = {"slugs": slugs, "lists": {str(number[s]): [number[o] for o in kept] for s, kept in self.lists.items()}}
         keys = {"terms": terms,
                 "keys": {str(number[s]): [x for term, tf in kt for x in (term_number[term], tf)]
@@ -59,7 +61,7 @@ class RelatedState:
                     return None
                 part = json.loads(f.readline())
                 slugs = part["slugs"]
-                state = cls(int(header["toc"]))
+                state = cls(int(header["toc"]), outdated={str(slug) for slug in header.get("outdated", ())})
                 state.lists = {slugs[int(s)]: tuple(slugs[o] for o in kept) for s, kept in part["lists"].items()}
                 if key_terms:
                     part = json.loads(f.readline())

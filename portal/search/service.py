@@ -139,8 +139,8 @@ class SearchService:
     def stop_worker(self) -> None:
         self.keeper.stop_worker()
 
-    def drain(self) -> int:
-        return self.keeper.drain()
+    def drain(self, follow_up: bool = True) -> int:
+        return self.keeper.drain(follow_up)
 
     def doc_count(self) -> int:
         return self.keeper.doc_count()

@@ -81,6 +81,7 @@ def test_an_idle_process_creates_no_files(site):
     service = service_of(site)
     edit_title(site, "Koesterklas zqxstil")
     wait_for(lambda: SLUG in slugs(service, "zqxstil"), timeout=2.0)
+    wait_for(lambda: service.keeper.settled, timeout=5.0)  # the edit's merge and related lists are written
     folder = generation_dir(site)
     before = sorted(os.listdir(folder))
     time.sleep(2.0)  # four polls of the writer
@@ -95,8 +96,12 @@ def test_merged_segment_files_are_removed_once_no_searcher_needs_them(site):
         edit_title(site, f"Koesterklas zqxsamen{n}")
         wait_for(lambda n=n: SLUG in slugs(service, f"zqxsamen{n}"), timeout=2.0)
     folder = generation_dir(site)
-    segments = {name.split(".")[0] for name in os.listdir(folder) if name.startswith("MAIN_")}
-    assert len(segments) <= 4  # merged, and the merged-away files are gone
+
+    def segments() -> set[str]:
+        return {name.split(".")[0] for name in os.listdir(folder) if name.startswith("MAIN_")}
+
+    # Merged once the edits pause, and the merged-away files are gone.
+    assert wait_for(lambda: len(segments()) <= 4, timeout=5.0) < 5.0, segments()
 
 
 @pytest.mark.parametrize("damage", ["current-bytes", "current-name", "segment-bytes", "segment-truncated",
@@ -142,20 +147,25 @@ def test_readers_keep_the_files_they_opened_while_writes_merge_segments(site):
     """A searcher handed out before a commit that merges segments must still read every file afterwards."""
     service = service_of(site)
     keeper = service.keeper
-    for n in range(5):  # five small segments beside the big one: Whoosh's policy merges them on the next commit
+    service.stop_worker()  # this test drains itself: the merge must come while the reader below holds its searcher
+    for n in range(5):  # five small segments beside the big one: Whoosh's policy merges them
         edit_title(site, f"Koesterklas zqxlezer{n}")
-        wait_for(lambda n=n: SLUG in slugs(service, f"zqxlezer{n}"), timeout=2.0)
+        service.drain(follow_up=False)
+        assert SLUG in slugs(service, f"zqxlezer{n}")
     failures: list[str] = []
     with keeper.reading() as view:
         searcher = view.searcher
-        # A commit (with its merge) runs while this reader holds its searcher; the writer then waits for the
-        # reader before it installs a new searcher.
-        writer = threading.Thread(target=edit_title, args=(site, "Koesterklas zqxlezer9"))
-        writer.start()
-        writer.join()
         index = view.generation.index
-        before = searcher.reader().generation()
-        wait_for(lambda: index.latest_generation() > before, timeout=2.0)  # committed (and merged)
+        held = {leaf.reader().segment().segment_id() for leaf, _offset in searcher.leaf_searchers()}
+
+        def merged() -> bool:
+            return not held <= {segment.segment_id() for segment in index._read_toc().segments}
+
+        # The merge commits while this reader holds its searcher; the writer then waits for the reader before it
+        # installs a new searcher (and only then removes the merged-away files).
+        writer = threading.Thread(target=service.drain)
+        writer.start()
+        assert wait_for(merged, timeout=5.0) < 5.0
         try:
             for sub, _offset in searcher.leaf_searchers():
                 reader = sub.reader()
@@ -165,8 +175,9 @@ def test_readers_keep_the_files_they_opened_while_writes_merge_segments(site):
                     list(reader.postings("all", term).all_ids())
         except Exception as exc:
             failures.append(repr(exc))
+    writer.join(timeout=30)
     assert failures == []
-    wait_for(lambda: SLUG in slugs(service, "zqxlezer9"), timeout=2.0)
+    assert SLUG in slugs(service, "zqxlezer4")
 
 
 def test_a_restored_older_database_makes_the_index_rebuild(site):
