@@ -42,7 +42,6 @@ from pathlib import Path
 
 from whoosh import index as windex
 from whoosh.index import TOC, FileIndex
-from whoosh.writing import MERGE_SMALL, fib
 
 from portal.search import related, related_store
 from portal.search.analysis import Lexicon, build_lexicon
@@ -50,7 +49,7 @@ from portal.search.cursor import Position, PositionError
 from portal.search.mapped import MappedStorage
 from portal.search.schema import build_schema, phrase_term, with_derived_fields
 from portal.search.thesaurus import Thesaurus
-from portal.search.writing import writer_for
+from portal.search.writing import merge_small_segments, small_run, writer_for
 
 log = logging.getLogger(__name__)
 
@@ -371,20 +370,27 @@ class IndexStore:
         return len(changes)
 
     def merge_small(self, generation: Generation, timeout: float = 30.0) -> bool:
-        """Merge the small segments that changes left (Whoosh's MERGE_SMALL policy), if it would merge any; True
+        """Merge the small segments that changes left (``writing.merge_small_segments``), if there are enough; True
         when it did. Raises whoosh.index.LockError when another writer holds the index longer than ``timeout``."""
         ix = generation.index
         if not merge_due(ix._read_toc().segments):
             return False
         writer = writer_for(ix, timeout=timeout, compound=False)
         try:
-            writer.commit(mergetype=MERGE_SMALL)
+            writer.commit(mergetype=merge_small_segments)
         except BaseException:
             if not writer.is_closed:
                 writer.cancel()
             raise
         write_manifest(generation.path, ix, _manifest_or_empty(generation.path))
         return True
+
+    def follow_up_owed(self, generation: Generation) -> bool:
+        """Whether changes left work undone: small segments to merge, or related lists an update left outdated."""
+        if merge_due(generation.index._read_toc().segments):
+            return True
+        state = related_store.RelatedState.read(generation.path, key_terms=False)
+        return state is not None and bool(state.outdated)
 
     def update_related(self, generation: Generation, changed: set[str], stop: Callable[[], bool] | None = None,
                        wait: bool = True) -> bool | None:
@@ -427,14 +433,8 @@ class IndexStore:
 
 
 def merge_due(segments) -> bool:
-    """Whether Whoosh's MERGE_SMALL would merge any of ``segments``: its merge point, found without opening them
-    (sorted by size, the first i + 1 segments hold fewer documents than fib(i + 5), for some i > 3)."""
-    total = 0
-    for i, segment in enumerate(sorted(segments, key=lambda seg: seg.doc_count_all())):
-        total += max(0, segment.doc_count_all())
-        if i > 3 and total < fib(i + 5):
-            return True
-    return False
+    """Whether ``IndexStore.merge_small`` would merge any of ``segments`` (found without opening them)."""
+    return small_run(sorted(segments, key=lambda segment: segment.doc_count_all())) > 0
 
 
 def _clean_files(ix: FileIndex) -> None:

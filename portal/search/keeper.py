@@ -133,6 +133,10 @@ class IndexKeeper:
             self.drain()
         except Exception:  # the database may not be reachable yet; the writer keeps trying
             log.exception("zoekindex bijwerken bij het starten mislukt")
+        if self.store.follow_up_owed(generation):
+            # A process stopped before its follow-up work (or gave way and then stopped): the writer does it.
+            self._related_unfinished = True
+            self._last_applied = self._follow_up_since = time.monotonic()
 
     def _unusable(self, generation: Generation) -> str | None:
         if generation.position_age() > OUTBOX_RETENTION.total_seconds():

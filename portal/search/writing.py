@@ -19,7 +19,8 @@ from itertools import islice
 
 from whoosh.index import TOC
 from whoosh.multiproc import MpWriter, SubWriterTask, finish_subsegment
-from whoosh.writing import PostingPool, SegmentWriter
+from whoosh.reading import SegmentReader
+from whoosh.writing import PostingPool, SegmentWriter, fib
 
 #: Postings per pickle call in a run file.
 RUN_CHUNK = 20_000
@@ -125,6 +126,32 @@ class PortalMpWriter(_PortalWriting, MpWriter):
         self.tasks.append(task)
         task.start()
         return task
+
+
+def small_run(segments) -> int:
+    """How many of ``segments`` (sorted smallest first) to merge: Whoosh's MERGE_SMALL rule (the first i + 1
+    segments hold fewer documents than fib(i + 5), for some i > 3), taken to the largest such i. MERGE_SMALL stops
+    at the smallest, which suits a merge at every commit; changes committed without merging leave more small
+    segments than one such step takes. 0: nothing to merge."""
+    total = run = 0
+    for i, segment in enumerate(segments):
+        total += max(0, segment.doc_count_all())
+        if i > 3 and total < fib(i + 5):
+            run = i + 1
+    return run
+
+
+def merge_small_segments(writer, segments):
+    """A merge policy (``writer.commit(mergetype=...)``): every small segment (``small_run``) into one, in one pass."""
+    ordered = sorted(segments, key=lambda segment: segment.doc_count_all())
+    run = small_run(ordered)
+    if run < 2:
+        return segments
+    for segment in ordered[:run]:
+        reader = SegmentReader(writer.storage, writer.schema, segment)
+        writer.add_reader(reader)
+        reader.close()
+    return ordered[run:]
 
 
 def writer_for(ix, procs: int = 1, **kwargs) -> SegmentWriter:

@@ -11,7 +11,7 @@ from conftest import wait_for
 from test_related_kept import SLUG, add_twin, generation_dir, service_of, stored
 from test_search_lifecycle import edit_title, slugs
 
-from portal.search import related
+from portal.search import SearchService, related
 from portal.search.index import RELATED_LOCK
 from portal.search.keeper import FOLLOW_UP_QUIET_SECONDS
 from portal.search.related_store import RelatedState
@@ -68,3 +68,48 @@ def test_a_cached_page_shows_the_related_list_written_after_it(site):
     assert wait_for(lambda: link in app.get(f"/voorbeelden/{SLUG}", status=200).text, timeout=2.0) < 2.0
     again = app.get(f"/voorbeelden/{SLUG}", status=200)
     assert again.headers["X-Portal-Cache"] == "hit" and link in again.text
+
+
+def segment_sizes(service) -> list[int]:
+    return sorted(segment.doc_count_all() for segment in service.generation.index._read_toc().segments)
+
+
+def burst_without_follow_up(site, service, edits: int) -> None:
+    """``edits`` changes applied as a burst leaves them: each its own small segment, nothing merged yet."""
+    service.stop_worker()
+    for n in range(edits):
+        edit_title(site, f"Koesterklas zqxreeks{n}")
+        service.drain(follow_up=False)
+    assert SLUG in slugs(service, f"zqxreeks{edits - 1}")
+    assert sum(1 for size in segment_sizes(service) if size <= 20) >= edits, segment_sizes(service)
+
+
+def test_the_follow_up_merges_every_small_segment_a_burst_left_in_one_pass(site):
+    service = service_of(site)
+    big = sum(1 for size in segment_sizes(service) if size > 20)
+    burst_without_follow_up(site, service, 12)
+    generation = service.generation.index.latest_generation()
+    service.drain()
+    assert service.generation.index.latest_generation() == generation + 1  # one merge commit
+    assert len(segment_sizes(service)) <= big + 1
+    assert SLUG in slugs(service, "zqxreeks11") and slugs(service, "zqxreeks3") == []
+    assert service.keeper.settled
+
+
+def test_a_process_that_stopped_before_its_follow_up_leaves_it_to_the_next_start(site):
+    service = service_of(site)
+    big = sum(1 for size in segment_sizes(service) if size > 20)
+    twin = add_twin(site)
+    burst_without_follow_up(site, service, 6)
+    service.close()  # stopped within the quiet spell: nothing merged, the twin's lists not written
+    assert twin not in stored(site).lists
+    restarted = SearchService(site.settings["search.index_dir"], site.registry["dbsession_factory"])
+    restarted.start()
+    restarted.start_worker()
+    try:
+        assert not restarted.keeper.settled
+        assert wait_for(lambda: restarted.keeper.settled, timeout=5.0) < 5.0
+        assert len(segment_sizes(restarted)) <= big + 1
+        assert SLUG in slugs(restarted, "zqxreeks5")
+    finally:
+        restarted.close()
