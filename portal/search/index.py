@@ -49,7 +49,7 @@ from portal.search.cursor import Position, PositionError
 from portal.search.mapped import MappedStorage
 from portal.search.schema import build_schema, phrase_term, with_derived_fields
 from portal.search.thesaurus import Thesaurus
-from portal.search.writing import merge_small_segments, small_run, writer_for
+from portal.search.writing import merge_small_segments, small_segments, writer_for
 
 log = logging.getLogger(__name__)
 
@@ -349,8 +349,7 @@ class IndexStore:
         if not changes:
             generation.write_position(position)
             return 0
-        writer = writer_for(generation.index, timeout=30.0, compound=False)
-        try:
+        with _changing(generation, timeout=30.0) as writer:
             for (doc_type, slug), docs in changes.items():
                 key = f"{doc_type}:{slug}"
                 writer.delete_by_term("key", key)
@@ -361,33 +360,21 @@ class IndexStore:
             # No merge here: merging small segments costs several times the change itself and would delay the
             # change reaching search; merge_small() does it once changes pause.
             writer.commit(merge=False)
-        except BaseException:
-            if not writer.is_closed:
-                writer.cancel()
-            raise
         generation.write_position(position)
-        write_manifest(generation.path, generation.index, _manifest_or_empty(generation.path))
         return len(changes)
 
     def merge_small(self, generation: Generation, timeout: float = 30.0) -> bool:
         """Merge the small segments that changes left (``writing.merge_small_segments``), if there are enough; True
         when it did. Raises whoosh.index.LockError when another writer holds the index longer than ``timeout``."""
-        ix = generation.index
-        if not merge_due(ix._read_toc().segments):
+        if not small_segments(generation.index._read_toc().segments):
             return False
-        writer = writer_for(ix, timeout=timeout, compound=False)
-        try:
+        with _changing(generation, timeout) as writer:
             writer.commit(mergetype=merge_small_segments)
-        except BaseException:
-            if not writer.is_closed:
-                writer.cancel()
-            raise
-        write_manifest(generation.path, ix, _manifest_or_empty(generation.path))
         return True
 
     def follow_up_owed(self, generation: Generation) -> bool:
         """Whether changes left work undone: small segments to merge, or related lists an update left outdated."""
-        if merge_due(generation.index._read_toc().segments):
+        if small_segments(generation.index._read_toc().segments):
             return True
         state = related_store.RelatedState.read(generation.path, key_terms=False)
         return state is not None and bool(state.outdated)
@@ -432,9 +419,18 @@ class IndexStore:
             lock.release()
 
 
-def merge_due(segments) -> bool:
-    """Whether ``IndexStore.merge_small`` would merge any of ``segments`` (found without opening them)."""
-    return small_run(sorted(segments, key=lambda segment: segment.doc_count_all())) > 0
+@contextlib.contextmanager
+def _changing(generation: Generation, timeout: float):
+    """A writer that changes the live generation in place (separate files, see rebuild); the block commits it.
+    Cancelled when the block fails; afterwards the manifest records the new files."""
+    writer = writer_for(generation.index, timeout=timeout, compound=False)
+    try:
+        yield writer
+    except BaseException:
+        if not writer.is_closed:
+            writer.cancel()
+        raise
+    write_manifest(generation.path, generation.index, _manifest_or_empty(generation.path))
 
 
 def _clean_files(ix: FileIndex) -> None:

@@ -349,8 +349,8 @@ class IndexKeeper:
                 return
             try:
                 merged = self.store.merge_small(generation, timeout=30.0 if wait else 0.0)
-            except LockError:  # another process is writing: after a quiet spell
-                self._last_applied = self._follow_up_since = time.monotonic()
+            except LockError:  # another process is writing
+                self._follow_up_later()
                 return
             if merged:
                 with self._lock:
@@ -363,14 +363,18 @@ class IndexKeeper:
             except Exception:  # the index is current; the lists of these examples are computed on view meanwhile
                 log.exception("verwante voorbeelden na bijwerken niet berekend")
                 done = True
-            if done is None:  # another process is updating them: after a quiet spell
-                self._last_applied = self._follow_up_since = time.monotonic()
+            if done is None:  # another process is updating them
+                self._follow_up_later()
                 return
             self._related_pending -= pending
             self._related_unfinished = not done
             if not (self._related_pending or self._related_unfinished):
                 self._follow_up_since = None
         self._note_related(generation)
+
+    def _follow_up_later(self) -> None:
+        """Try the follow-up work again after a quiet spell (another process holds a lock it needs)."""
+        self._last_applied = self._follow_up_since = time.monotonic()
 
     def _note_related(self, generation: Generation) -> None:
         """The generation's related lists may have been replaced: pages built on them must notice."""

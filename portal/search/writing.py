@@ -128,30 +128,29 @@ class PortalMpWriter(_PortalWriting, MpWriter):
         return task
 
 
-def small_run(segments) -> int:
-    """How many of ``segments`` (sorted smallest first) to merge: Whoosh's MERGE_SMALL rule (the first i + 1
-    segments hold fewer documents than fib(i + 5), for some i > 3), taken to the largest such i. MERGE_SMALL stops
-    at the smallest, which suits a merge at every commit; changes committed without merging leave more small
-    segments than one such step takes. 0: nothing to merge."""
+def small_segments(segments) -> list:
+    """The segments to merge, smallest first ([]: none): Whoosh's MERGE_SMALL rule (sorted by size, the first
+    i + 1 segments hold fewer documents than fib(i + 5), for some i > 3), taken to the largest such i.
+    MERGE_SMALL stops at the smallest, which suits a merge at every commit; changes committed without merging leave
+    more small segments than one such step takes."""
+    ordered = sorted(segments, key=lambda segment: segment.doc_count_all())
     total = run = 0
-    for i, segment in enumerate(segments):
+    for i, segment in enumerate(ordered):
         total += max(0, segment.doc_count_all())
         if i > 3 and total < fib(i + 5):
             run = i + 1
-    return run
+    return ordered[:run]
 
 
 def merge_small_segments(writer, segments):
-    """A merge policy (``writer.commit(mergetype=...)``): every small segment (``small_run``) into one, in one pass."""
-    ordered = sorted(segments, key=lambda segment: segment.doc_count_all())
-    run = small_run(ordered)
-    if run < 2:
-        return segments
-    for segment in ordered[:run]:
+    """A merge policy (``writer.commit(mergetype=...)``): every small segment (``small_segments``) into one, in one
+    pass."""
+    merged = small_segments(segments)
+    for segment in merged:
         reader = SegmentReader(writer.storage, writer.schema, segment)
         writer.add_reader(reader)
         reader.close()
-    return ordered[run:]
+    return [segment for segment in segments if segment not in merged]
 
 
 def writer_for(ix, procs: int = 1, **kwargs) -> SegmentWriter:
