@@ -61,7 +61,10 @@ each portal is its own process with its own caches and its own index directory, 
 The plain ``/zoeken`` miss repeats one query, so the search engine's own per-term caches are warm after its first
 request; this row is the search page with the search itself uncached (the words' index files stay in the OS page
 cache).
-When a portal's words run out they are used again: the repeats per portal are printed after each round.
+The words are shared out so that none is asked twice: the warm-up asks ``DISTINCT_WARM_UP`` of them, and each
+repetition of the cell may ask an equal share of the rest, so on a fast machine the cell ends before ``--duration``
+(its req/s is over the time it ran, its latencies over all its requests). The words asked, and any repeats (there
+should be none), are printed per portal after each round.
 
 **Cache hit and miss.** *hit*: every request of the cell asks the very same URL, anonymously (no cookies, no
 conditional headers), so any cache keyed by URL answers all but the first (the warm-up). *miss* (default
@@ -155,6 +158,8 @@ with Configurator() as config:
 serve(app, listen="127.0.0.1:" + sys.argv[1], threads=8, _quiet=True)
 """
 _counter = itertools.count(1)
+#: Distinct queries the warm-up of that cell asks (templates and code paths warm; the words are then used up).
+DISTINCT_WARM_UP = 50
 
 
 def query_words() -> list[str]:
@@ -315,10 +320,11 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
     return status, keep
 
 
-async def _connection(port: int, make_request, stop_at: float, result: CellResult) -> int:
+async def _connection(port: int, make_request, stop_at: float, result: CellResult, budget: list[float]) -> int:
     done = 0
     reader = writer = None
-    while time.perf_counter() < stop_at:
+    while time.perf_counter() < stop_at and budget[0] > 0:
+        budget[0] -= 1
         try:
             if writer is None:
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -346,14 +352,17 @@ async def _connection(port: int, make_request, stop_at: float, result: CellResul
     return done
 
 
-def load(port: int, make_request, connections: int, seconds: float, result: CellResult | None = None) -> float:
-    """Closed-loop load for ``seconds``; adds latencies to ``result`` and returns responses per second."""
+def load(port: int, make_request, connections: int, seconds: float, result: CellResult | None = None,
+         max_requests: int | None = None) -> float:
+    """Closed-loop load for ``seconds`` (or until ``max_requests`` were sent); adds latencies to ``result`` and
+    returns responses per second over the time it ran."""
     target = result if result is not None else CellResult()
+    budget = [float("inf") if max_requests is None else max_requests]  # shared by the connections (one event loop)
 
     async def main() -> float:
         start = time.perf_counter()
         stop_at = start + seconds
-        counts = await asyncio.gather(*(_connection(port, make_request, stop_at, target)
+        counts = await asyncio.gather(*(_connection(port, make_request, stop_at, target, budget)
                                         for _ in range(connections)))
         return sum(counts) / (time.perf_counter() - start)
 
@@ -532,6 +541,14 @@ class Cell:
     port: int
     result: CellResult = field(default_factory=CellResult)
 
+    def word_budget(self, repetitions_left: int) -> int | None:
+        """Requests this cell may send now so that every distinct query stays new: an equal share of the words
+        left for each of the remaining runs of the cell (None: no limit)."""
+        if self.path != DISTINCT_QUERY:
+            return None
+        words = distinct_words(self.port)
+        return max(1, (len(words.words) - words.used) // max(1, repetitions_left))
+
     def requests(self, miss_by: str):
         if self.mode == "miss":
             words = distinct_words(self.port)
@@ -574,14 +591,16 @@ def run_round(title: str, baselines: list[Server], sites: list[Site], args) -> N
             for mode in ("hit", "miss") if path != DISTINCT_QUERY else ("miss",):
                 cells.append(Cell(site.name, label, path, mode, site.port))
     for cell in cells:  # warm-up: templates compiled, database connections open, caches filled; not measured
-        load(cell.port, cell.requests(args.miss_by), args.connections, min(0.5, args.duration))
+        load(cell.port, cell.requests(args.miss_by), args.connections, min(0.5, args.duration),
+             max_requests=DISTINCT_WARM_UP if cell.path == DISTINCT_QUERY else None)
     total = len(cells) * args.repetitions * args.duration
     print(f"\n## {title}: {len(cells)} cells x {args.repetitions} x {args.duration:g} s = {total / 60:.1f} min of load,"
           f" {args.connections} connections, load average before {os.getloadavg()[0]:.1f}", flush=True)
     for rep in range(args.repetitions):
         order = cells if rep % 2 == 0 else list(reversed(cells))
         for cell in order:
-            rate = load(cell.port, cell.requests(args.miss_by), args.connections, args.duration, cell.result)
+            rate = load(cell.port, cell.requests(args.miss_by), args.connections, args.duration, cell.result,
+                        max_requests=cell.word_budget(args.repetitions - rep))
             cell.result.rates.append(rate)
         print(f"  repetition {rep + 1}/{args.repetitions} done (load average {os.getloadavg()[0]:.1f})", flush=True)
     bare = statistics.median(cells[0].result.rates)
