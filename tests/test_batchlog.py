@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
+from conftest import ROOT
 
 from portal.batchlog import BatchedStreamHandler
 
@@ -103,3 +107,32 @@ def test_a_broken_stream_never_reaches_the_logging_thread(logger, capsys):
     assert "schijf vol" in capsys.readouterr().err  # reported as logging reports a broken handler
     logger.info("daarna")
     handler.close()
+
+
+CONFIGURED = """
+import json, logging, sys
+from pyramid.paster import setup_logging
+
+setup_logging(sys.argv[1])
+out = {}
+for name in ("portal.access", "waitress.queue", "portal"):
+    logger = logging.getLogger(name)
+    out[name] = [type(h).__name__ for h in logger.handlers], logger.propagate
+logging.getLogger("waitress.queue").warning("Task queue depth is %d", 3)
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.parametrize("ini", ["development.ini", "production.ini"])
+def test_ini_files_batch_the_per_request_lines_only(ini):
+    """The access log and waitress's per-request queue warnings are batched and not also written by the root's
+    console handler; everything else (the portal's warnings and errors) stays synchronous."""
+    done = subprocess.run([sys.executable, "-c", CONFIGURED, str(ROOT / ini)],  # noqa: S603
+                          capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr
+    handlers = json.loads(done.stdout)
+    assert handlers["portal.access"] == [["BatchedStreamHandler"], False]
+    assert handlers["waitress.queue"] == [["BatchedStreamHandler"], False]
+    assert handlers["portal"] == [[], True]  # through the root's synchronous console handler
+    # Written at exit (logging.shutdown), once.
+    assert done.stderr.count("Task queue depth is 3") == 1, done.stderr
