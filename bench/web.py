@@ -541,11 +541,13 @@ class Cell:
     port: int
     result: CellResult = field(default_factory=CellResult)
 
-    def word_budget(self, repetitions_left: int) -> int | None:
-        """Requests this cell may send now so that every distinct query stays new: an equal share of the words
-        left for each of the remaining runs of the cell (None: no limit)."""
+    def word_budget(self, repetitions_left: int, warm_up: bool = False) -> int | None:
+        """Requests this cell may send now so that every distinct query stays new (None: no limit): in the warm-up
+        DISTINCT_WARM_UP, then an equal share of the words left for each of the remaining runs of the cell."""
         if self.path != DISTINCT_QUERY:
             return None
+        if warm_up:
+            return DISTINCT_WARM_UP
         words = distinct_words(self.port)
         return max(1, (len(words.words) - words.used) // max(1, repetitions_left))
 
@@ -592,7 +594,7 @@ def run_round(title: str, baselines: list[Server], sites: list[Site], args) -> N
                 cells.append(Cell(site.name, label, path, mode, site.port))
     for cell in cells:  # warm-up: templates compiled, database connections open, caches filled; not measured
         load(cell.port, cell.requests(args.miss_by), args.connections, min(0.5, args.duration),
-             max_requests=DISTINCT_WARM_UP if cell.path == DISTINCT_QUERY else None)
+             max_requests=cell.word_budget(args.repetitions, warm_up=True))
     total = len(cells) * args.repetitions * args.duration
     print(f"\n## {title}: {len(cells)} cells x {args.repetitions} x {args.duration:g} s = {total / 60:.1f} min of load,"
           f" {args.connections} connections, load average before {os.getloadavg()[0]:.1f}", flush=True)

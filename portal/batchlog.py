@@ -1,12 +1,12 @@
-"""A log handler that writes to a stream in batches from its own thread: the access log's handler in the ini files.
+"""A log handler that writes to a stream in batches from its own thread: the ini files use it for the lines that
+come once per request (the access log, waitress's queue warnings).
 
 Why: logging.StreamHandler writes and flushes every record in the thread that logs it. A write releases the
-interpreter lock, so under load each access line hands the lock to another request thread and back, and request
-threads queue on the handler's lock behind a thread that waits for the lock it released: 0.11 ms of CPU per request
-on an 8-thread waitress, half of what the whole answer of a cached page costs (0.22 ms without a log line); batched,
-0.05 ms. Here a request thread only
-formats its line and appends it to a deque (thread-safe, no lock of ours); a writer thread writes whatever came in,
-as one write, every ``interval`` seconds.
+interpreter lock, so under load each line hands the lock to another request thread and back, and request threads
+queue on the handler's lock behind a thread that waits for the lock it released: 0.11 ms of CPU per request on an
+8-thread waitress, half of what the whole answer of a cached page costs (0.22 ms without a log line); batched,
+0.05 ms. Here a request thread only formats its line and appends it to a deque (thread-safe, no lock of ours); a
+writer thread writes whatever came in, as one write, every ``interval`` seconds.
 
 What that costs: a line appears up to ``interval`` seconds late, and a process killed with SIGKILL loses the lines of
 its last interval. A normal exit loses nothing: logging.shutdown (at interpreter exit) flushes and closes every
