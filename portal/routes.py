@@ -4,6 +4,11 @@
 def includeme(config):
     config.add_static_view("static", "portal:static", cache_max_age=3600)
     config.add_route("home", "/")
+    # Pyramid tries the routes in this order, one pattern after another: the search routes, asked with a new query
+    # string on every request (so past the page cache), come first. No pattern before them can match their paths.
+    config.add_route("zoeken", "/zoeken")
+    config.add_route("api_zoeken", "/api/zoeken")
+    config.add_route("api_suggesties", "/api/suggesties")
     config.add_route("over", "/over")
     config.add_route("privacy", "/privacy")
     config.add_route("colofon", "/colofon")
@@ -56,6 +61,3 @@ def includeme(config):
     config.add_route("beheer_gebruiker", "/beheer/gebruikers/{id}")
     config.add_route("beheer_regios", "/beheer/gebruikers/{id}/regios")
     config.add_route("beheer_aanvraag", "/beheer/aanvragen/{id}")
-    config.add_route("zoeken", "/zoeken")
-    config.add_route("api_zoeken", "/api/zoeken")
-    config.add_route("api_suggesties", "/api/suggesties")

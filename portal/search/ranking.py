@@ -120,9 +120,13 @@ class Ranker:
         terms = scoring_terms(q)
         averages = {f: searcher.avg_field_length(f, 1.0) for f in {f for f, _t, _b in terms}}
         if self.FEW:
+            results = result_mask.bit_count()
+            if results <= count:
+                # Every result is shown: scoring them one by one costs less than any bitset work.
+                return self._top_few(searcher, terms, averages, result_mask, count)
             missing = sum(doc_frequency(f, t) for f, t, b in terms
                           if not self._have_planes(searcher, f, t, b, averages))
-            if missing and result_mask.bit_count() * len(terms) * self.FEW < missing:
+            if missing and results * len(terms) * self.FEW < missing:
                 return self._top_few(searcher, terms, averages, result_mask, count)
         total: list[int] = []
         for fieldname, text, boost in terms:
