@@ -20,12 +20,13 @@ work in the background (the frequent words, bounded to 5 s of CPU; related lists
 process but stored with the index by portal-reindex, see bench/related.py) is done: the time it stays busy after
 its first 200 is printed ("busy in the background", until it uses under 5% of a core; at most 15 minutes):
 
-* *waitress hello-world*: a WSGI function returning 12 bytes, served by ``waitress.serve(threads=8)``;
+* *waitress hello-world*: a WSGI function returning 12 bytes, served by ``waitress.serve(threads=N)`` with the
+  ``threads`` of ``production.ini`` (so all three servers run as many threads);
 * *Pyramid hello-world*: a Configurator with one route and one view returning the same 12 bytes, same server and
   threads;
 * *the portal*, per database: ``pserve <ini>`` where the ini is ``production.ini`` as it is in the repository
   (read when the benchmark starts, so settings added later come along: ``pyramid.reload_templates = false``,
-  ``threads = 8``, the access log at INFO, secure cookies) with only these values replaced: ``sqlalchemy.url``,
+  ``threads = 4``, the access log at INFO, secure cookies) with only these values replaced: ``sqlalchemy.url``,
   ``portal.content_dir``, ``search.index_dir`` (in the temporary directory) and ``listen`` (a free port); the
   environment variables production.ini reads are set (``PORTAL_DATABASE_URL``, ``PORTAL_SECRET`` random,
   ``PORTAL_BASE_URL=https://kennisportaal.example.nl``, ``PORTAL_SMTP_HOST=127.0.0.1``,
@@ -142,7 +143,7 @@ BODY = {HELLO!r}
 def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(BODY)))])
     return [BODY]
-serve(app, listen="127.0.0.1:" + sys.argv[1], threads=8, _quiet=True)
+serve(app, listen="127.0.0.1:" + sys.argv[1], threads=int(sys.argv[2]), _quiet=True)
 """
 PYRAMID_APP = f"""
 import sys
@@ -155,7 +156,7 @@ with Configurator() as config:
     config.add_route("hello", "/")
     config.add_view(hello, route_name="hello")
     app = config.make_wsgi_app()
-serve(app, listen="127.0.0.1:" + sys.argv[1], threads=8, _quiet=True)
+serve(app, listen="127.0.0.1:" + sys.argv[1], threads=int(sys.argv[2]), _quiet=True)
 """
 _counter = itertools.count(1)
 #: Distinct queries the warm-up of that cell asks (templates and code paths warm; the words are then used up).
@@ -386,6 +387,13 @@ def production_ini(path: Path, db_url: str, content_dir: Path, workdir: Path, po
     with open(path, "w", encoding="utf-8") as out:
         out.write("# Written by bench/web.py from production.ini: database, paths and port replaced.\n")
         ini.write(out)
+
+
+def production_threads() -> int:
+    """The waitress threads production.ini sets (the hello-worlds run with as many as the portal)."""
+    ini = configparser.RawConfigParser(strict=False)
+    ini.read(ROOT / "production.ini", encoding="utf-8")
+    return int(ini["server:main"].get("threads", "4"))
 
 
 def pg_reachable() -> str | None:
@@ -667,7 +675,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for name, code in (("waitress hello-world", BARE_APP), ("pyramid hello-world", PYRAMID_APP)):
             port = free_port()
-            baselines.append(Server(name, [str(PYTHON), "-c", code, str(port)], port,
+            baselines.append(Server(name, [str(PYTHON), "-c", code, str(port), str(production_threads())], port,
                                     workdir / f"{name.split()[0]}.log", dict(os.environ)))
         rounds: list[tuple[str, Path]] = [("real content", ROOT / "content")]
         if args.examples:

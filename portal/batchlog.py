@@ -18,9 +18,12 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import time
 from collections import deque
 
 DEFAULT_INTERVAL = 0.2
+#: ThrottledBatchedHandler: seconds between two lines of the same message.
+DEFAULT_EVERY = 10.0
 
 
 class BatchedStreamHandler(logging.Handler):
@@ -79,3 +82,46 @@ class BatchedStreamHandler(logging.Handler):
             writer.join(timeout=self.interval + 1.0)
         self.flush()
         super().close()
+
+
+class ThrottledBatchedHandler(BatchedStreamHandler):
+    """A BatchedStreamHandler that writes a message (by logger and format string) at most once per ``every``
+    seconds; the next line it writes of that message says how many it left out, and so does close().
+
+    For waitress's "Task queue depth is N": waitress warns for every request that finds no idle thread, so a
+    process whose threads are all busy (any load above the thread count) logs one per request. The signal stays
+    (the first line at once, then at most one per ``every`` seconds while it lasts), the flood goes.
+    Handler.handle calls emit under the handler's lock, so the counts need no lock of their own.
+    """
+
+    def __init__(self, stream=None, every: float = DEFAULT_EVERY, interval: float = DEFAULT_INTERVAL):
+        super().__init__(stream, interval)
+        self.every = float(every)
+        self._next_at: dict[tuple[str, object], float] = {}
+        self._left_out: dict[tuple[str, object], tuple[int, logging.LogRecord]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        key = (record.name, record.msg)
+        now = time.monotonic()
+        if now < self._next_at.get(key, 0.0):
+            count, _last = self._left_out.get(key, (0, None))
+            self._left_out[key] = (count + 1, record)
+            return
+        self._next_at[key] = now + self.every
+        count, _last = self._left_out.pop(key, (0, None))
+        super().emit(_with_count(record, count, "eerdere niet geschreven") if count else record)
+
+    def close(self) -> None:
+        self.acquire()
+        try:
+            for count, last in self._left_out.values():
+                super().emit(_with_count(last, count, "niet geschreven, de laatste hier"))
+            self._left_out.clear()
+        finally:
+            self.release()
+        super().close()
+
+
+def _with_count(record: logging.LogRecord, count: int, what: str) -> logging.LogRecord:
+    """A copy of ``record`` whose message ends with ``(count what)``."""
+    return logging.makeLogRecord({**record.__dict__, "msg": f"{record.getMessage()} ({count} {what})", "args": None})

@@ -13,7 +13,7 @@ import time
 import pytest
 from conftest import ROOT
 
-from portal.batchlog import BatchedStreamHandler
+from portal.batchlog import BatchedStreamHandler, ThrottledBatchedHandler
 
 
 class CountingStream(io.StringIO):
@@ -109,6 +109,32 @@ def test_a_broken_stream_never_reaches_the_logging_thread(logger, capsys):
     handler.close()
 
 
+def throttled(logger, stream, every) -> ThrottledBatchedHandler:
+    handler = ThrottledBatchedHandler(stream, every=every, interval=0.05)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    return handler
+
+
+def test_a_flood_of_one_warning_gives_one_line_per_period_with_a_count(logger):
+    stream = io.StringIO()
+    handler = throttled(logger, stream, every=0.5)
+    for depth in range(1, 201):  # waitress under load: one warning per queued request
+        logger.warning("Task queue depth is %d", depth)
+    logger.warning("Iets anders: %s", "x")  # another message has its own period
+    handler.flush()
+    assert stream.getvalue().splitlines() == ["Task queue depth is 1", "Iets anders: x"]
+    time.sleep(0.6)
+    logger.warning("Task queue depth is %d", 7)
+    handler.flush()
+    assert stream.getvalue().splitlines()[-1] == "Task queue depth is 7 (199 eerdere niet geschreven)"
+    logger.warning("Task queue depth is %d", 8)
+    logger.warning("Task queue depth is %d", 9)
+    handler.close()  # what was left out is counted at the end, with the last one left out
+    assert stream.getvalue().splitlines()[-1] == "Task queue depth is 9 (2 niet geschreven, de laatste hier)"
+    assert len(stream.getvalue().splitlines()) == 4
+
+
 CONFIGURED = """
 import json, logging, sys
 from pyramid.paster import setup_logging
@@ -132,7 +158,7 @@ def test_ini_files_batch_the_per_request_lines_only(ini):
     assert done.returncode == 0, done.stderr
     handlers = json.loads(done.stdout)
     assert handlers["portal.access"] == [["BatchedStreamHandler"], False]
-    assert handlers["waitress.queue"] == [["BatchedStreamHandler"], False]
+    assert handlers["waitress.queue"] == [["ThrottledBatchedHandler"], False]
     assert handlers["portal"] == [[], True]  # through the root's synchronous console handler
     # Written at exit (logging.shutdown), once.
     assert done.stderr.count("Task queue depth is 3") == 1, done.stderr
