@@ -332,6 +332,18 @@ class DutchAnalyzer(Tokenizer):
                 t.text = term
                 yield t
 
+    def word_terms(self, raw: str) -> tuple[str, ...]:
+        """The index terms of one word as the tokenizer matched it, stop words included: the texts of
+        ``self(raw, mode="index", removestops=False)``, from the per-word memo without a token stream."""
+        index_mode = self.stemming
+        memo = self._memo_for(index_mode)
+        found = memo.get(raw)
+        if found is None:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            found = memo[raw] = self._analyse(raw, index_mode)
+        return found[1]
+
     def _memo_for(self, index_mode: bool) -> dict:
         """The per-word memo of this analyzer (emptied when the lexicon changes)."""
         lexicon = self.lexicon

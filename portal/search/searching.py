@@ -29,7 +29,7 @@ from portal.search.ranking import Ranker
 from portal.search.related import ExampleSpace, compute_one
 from portal.search.related_store import RelatedLists, resolve_kept
 from portal.search.schema import FACETS, FIELD_WEIGHTS, HIGHLIGHT_FIELDS
-from portal.search.snippets import snippets
+from portal.search.snippets import learn_words, snippets
 from portal.search.spelling import SpellingWords
 from portal.search.stored import StoredDocuments
 from portal.search.thesaurus import Thesaurus
@@ -583,12 +583,12 @@ class QueryEngine:
             least = max(self.WARM_TERMS_MIN_DOCS, view.searcher.doc_count_all() // 200)
             analyzer = view.searcher.schema["all"].analyzer
             frequent_words = self._frequent_words(view.searcher, self.WARM_ANALYSED_WORDS)
-        # The analysis of the most frequent words (snippets analyse the text around every match).
+        # The analysis of the most frequent words (snippets analyse the text around every match), also filed in
+        # the snippets' word index (as written in lower case, which most words of a text are).
         for start in range(0, len(frequent_words), 500):
             if time.thread_time() > deadline:
                 break
-            for _token in analyzer(" ".join(frequent_words[start : start + 500]), mode="index"):
-                pass
+            learn_words(analyzer, frequent_words[start : start + 500])
         # Thesaurus expansions first (a bounded set; they rank with their own weight), then the most frequent words.
         work = [(t, ALTERNATIVE_BOOST) for t in sorted(self.thesaurus.alternative_stems()) if t in frequency]
         work += [(t, 1.0) for t in sorted(frequency, key=lambda t: (-frequency[t], t))]

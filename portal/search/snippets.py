@@ -54,11 +54,16 @@ class _WordIndex:
         )
 
     def learn(self, words: set[str]) -> None:
+        terms_of = getattr(self.analyzer, "word_terms", None) or self._terms_by_tokens
         with self._lock:
             for raw in words - self.known:
-                for term in {t.text for t in self.analyzer(raw, mode="index", removestops=False)}:
+                for term in terms_of(raw):
                     self.words_with.setdefault(term, set()).add(raw)
                 self.known.add(raw)
+
+    def _terms_by_tokens(self, raw: str) -> set[str]:
+        """A word's terms from any Whoosh analyzer (DutchAnalyzer.word_terms gives the same without tokens)."""
+        return {t.text for t in self.analyzer(raw, mode="index", removestops=False)}
 
 
 _word_index: _WordIndex | None = None
@@ -115,6 +120,14 @@ def _probe_text(text: str) -> str:
     if text.isascii():
         return text.lower()
     return _folded_memo.get(text, text, lambda: _folded(text))
+
+
+def learn_words(analyzer, words) -> int:
+    """Teach the word index of ``analyzer`` these words (as they appear in texts) ahead of the first snippets that
+    show them: the search warm-up hands it the most frequent words. Returns how many words it knows."""
+    index = _index_for(analyzer)
+    index.learn(set(words))
+    return len(index.known)
 
 
 def mark(excerpt: str, terms, analyzer) -> str | None:

@@ -16,10 +16,11 @@ import yaml
 from whoosh import highlight
 from whoosh.support.charset import accent_map
 
+from portal.search import snippets as snippets_module
 from portal.search.analysis import Lexicon, dutch_analyzer, fold, query_stems
 from portal.search.query import build, parse
 from portal.search.schema import HIGHLIGHT_FIELDS
-from portal.search.snippets import _folded, _index_for, _TextMemo, excerpts, mark, snippets
+from portal.search.snippets import _SPLIT_RE, _folded, _index_for, _TextMemo, excerpts, mark, snippets
 
 
 class _WhooshMarkFormatter(highlight.Formatter):
@@ -222,3 +223,27 @@ def test_remembered_snippets_follow_the_lexicon_and_stay_within_their_budget():
         assert memo.get((text, terms, 2), text, lambda: (), owner=owner) == ()
     assert memo._chars <= len(text) * 3
     assert len(memo._values) <= 3
+
+
+def test_word_terms_are_the_token_streams_terms_for_every_word_of_the_real_content(real):
+    """The word index learns a word's terms from DutchAnalyzer.word_terms (the per-word memo, no token stream): the
+    same terms as the analyzer's tokens give, for every distinct word of every stored text."""
+    texts, analyzer, _term_sets = real
+    seen = {w for text in texts for w in _SPLIT_RE.split(text)[1::2]}
+    assert len(seen) > 3_000
+    for word in sorted(seen):
+        by_tokens = {t.text for t in analyzer(word, mode="index", removestops=False)}
+        assert set(analyzer.word_terms(word)) == by_tokens, word
+
+
+def test_the_warm_up_teaches_the_snippets_the_frequent_words(site_factory):
+    site = site_factory()
+    service = site.registry["search_service"]
+    with service.keeper.reading() as view:
+        analyzer = view.searcher.schema["all"].analyzer
+        frequent = service.queries._frequent_words(view.searcher, 50)
+    snippets_module._word_index = None  # as in a process that has shown no snippet yet
+    service.queries.warm_terms()
+    index = _index_for(analyzer)
+    assert set(frequent) <= index.known
+    assert any(index.words_with.get(term) for word in frequent for term in analyzer.word_terms(word))
