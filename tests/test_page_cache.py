@@ -97,6 +97,27 @@ def test_unpublish_and_publish_are_visible_at_once(site):
     assert SLUG in app.get("/voorbeelden", status=200).text
 
 
+def _card(html: str, slug: str) -> str:
+    start = html.index(f'/voorbeelden/{slug}"')
+    return html[start:html.index("</article>", start)]
+
+
+def test_new_themes_of_an_example_show_on_its_card_at_once(site):
+    """A card's themes are kept per content generation (cards.cards_terms): linking another theme advances it."""
+    app = site.testapp()
+    with site.session() as s:
+        example = s.scalars(select(PracticeExample).where(PracticeExample.slug == SLUG)).one()
+        other = s.scalars(select(Theme).where(Theme.id.not_in([t.id for t in example.themes]))
+                          .order_by(Theme.position)).first()
+        name = other.name
+    assert name not in _card(app.get("/voorbeelden?per=x", status=200).text, SLUG)  # fills the kept themes
+    with site.session() as s:
+        example = s.scalars(select(PracticeExample).where(PracticeExample.slug == SLUG)).one()
+        example.themes = [s.get(Theme, other.id)]
+    for path in ("/voorbeelden?per=x", "/voorbeelden?per=y"):  # the cached page and a page not yet cached
+        assert name in _card(app.get(path, status=200).text, SLUG)
+
+
 def test_vocabulary_change_is_visible_at_once(site):
     app = site.testapp()
     before = app.get("/themas", status=200)

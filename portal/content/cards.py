@@ -12,7 +12,7 @@ PracticeExample, so both can be shown.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Select, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
@@ -72,6 +72,10 @@ class Vocabulary:
     region_slugs: dict[str, Term]
     #: slug -> the region for its page
     region_pages: dict[str, RegionInfo]
+    #: example id -> (themes, school types), filled by cards_terms. Kept with the vocabulary because both belong to
+    #: one content generation (linking a theme to a published example advances it): a new generation reads anew.
+    card_terms: dict[int, tuple[tuple[Term, ...], tuple[Term, ...]]] = field(default_factory=dict, compare=False,
+                                                                             repr=False)
 
     def label(self, facet: str, slug: str) -> str | None:
         """The display name of a filter value (catalog.FACETS), or None for an unknown one."""
@@ -153,12 +157,17 @@ _LINKS = union_all(
 def cards_terms(db: Session, vocab: Vocabulary, ids: list[int]
                 ) -> tuple[dict[int, tuple[Term, ...]], dict[int, tuple[Term, ...]]]:
     """({example id: themes}, {example id: school types}) of the examples ``ids``, in the editors' order: one
-    statement."""
-    found: tuple[dict[int, list[int]], dict[int, list[int]]] = ({}, {})
-    for example_id, kind, term_id in db.execute(_LINKS, {"ids": ids}):
-        found[kind].setdefault(example_id, []).append(term_id)
-    return ({i: ordered_terms(t, vocab.themes, vocab.theme_order) for i, t in found[0].items()},
-            {i: ordered_terms(t, vocab.school_types, vocab.school_type_order) for i, t in found[1].items()})
+    statement for the examples this generation's vocabulary has not seen in a list yet, none for the others."""
+    known = vocab.card_terms
+    missing = [i for i in ids if i not in known]
+    if missing:
+        found: tuple[dict[int, list[int]], dict[int, list[int]]] = ({}, {})
+        for example_id, kind, term_id in db.execute(_LINKS, {"ids": missing}):
+            found[kind].setdefault(example_id, []).append(term_id)
+        for i in missing:
+            known[i] = (ordered_terms(found[0].get(i, []), vocab.themes, vocab.theme_order),
+                        ordered_terms(found[1].get(i, []), vocab.school_types, vocab.school_type_order))
+    return {i: known[i][0] for i in ids}, {i: known[i][1] for i in ids}
 
 
 def ordered_terms(ids: list[int], table: dict[int, Term], order: dict[int, int]) -> tuple[Term, ...]:
