@@ -306,15 +306,12 @@ class DutchAnalyzer(Tokenizer):
         t = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         index_mode = mode != "query" and self.stemming
         memo = self._memo_for(index_mode)
-        analyse = self._analyse
         pos = start_pos - 1
         for match in _WORD_RE.finditer(value):
             raw = match.group()
             found = memo.get(raw)
             if found is None:
-                if len(memo) >= MEMO_SIZE:
-                    memo.clear()
-                found = memo[raw] = analyse(raw, index_mode)
+                found = self._remember(memo, raw, index_mode)
             stopped, terms = found
             if stopped and removestops:
                 continue
@@ -335,14 +332,16 @@ class DutchAnalyzer(Tokenizer):
     def word_terms(self, raw: str) -> tuple[str, ...]:
         """The index terms of one word as the tokenizer matched it, stop words included: the texts of
         ``self(raw, mode="index", removestops=False)``, from the per-word memo without a token stream."""
-        index_mode = self.stemming
-        memo = self._memo_for(index_mode)
+        memo = self._memo_for(self.stemming)
         found = memo.get(raw)
-        if found is None:
-            if len(memo) >= MEMO_SIZE:
-                memo.clear()
-            found = memo[raw] = self._analyse(raw, index_mode)
-        return found[1]
+        return (found if found is not None else self._remember(memo, raw, self.stemming))[1]
+
+    def _remember(self, memo: dict, raw: str, index_mode: bool) -> tuple[bool, tuple[str, ...]]:
+        """Analyse a word the memo does not have yet and keep it there (a full memo starts over)."""
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        found = memo[raw] = self._analyse(raw, index_mode)
+        return found
 
     def _memo_for(self, index_mode: bool) -> dict:
         """The per-word memo of this analyzer (emptied when the lexicon changes)."""

@@ -12,10 +12,9 @@ log = logging.getLogger(__name__)
 
 #: Popular starting points offered on an empty result page.
 POPULAR_LIMIT = 6
-#: Paths of result items by (script name, route, slug): every result links one, and Pyramid's URL generation cost
-#: more than a look-up (a path depends on nothing else). Starts over when full.
+#: Paths of result items per application (as portal.links keeps the layout's) by (script name, route, slug): every
+#: result links one, and Pyramid's URL generation cost more than a look-up. Starts over when full.
 ITEM_PATHS_SIZE = 50_000
-_item_paths: dict[tuple[str, str, str], str] = {}
 
 
 def _int(value: Any, default: int = 1) -> int:
@@ -36,15 +35,16 @@ class RequestSearch:
 
     def url_for(self, route: str, slug: str, fragment: str = "") -> str:
         key = (self.request.script_name, route, slug)
-        url = _item_paths.get(key)
+        item_paths = self.service.item_paths
+        url = item_paths.get(key)
         if url is None:
             try:
                 url = self.request.route_path(route, slug=slug)
             except KeyError:  # a route that this deployment does not have
                 url = f"/{route}/{slug}"
-            if len(_item_paths) >= ITEM_PATHS_SIZE:
-                _item_paths.clear()
-            _item_paths[key] = url
+            if len(item_paths) >= ITEM_PATHS_SIZE:
+                item_paths.clear()
+            item_paths[key] = url
         return f"{url}#{fragment}" if fragment else url
 
     # -- searching ---------------------------------------------------------------------------------

@@ -43,6 +43,8 @@ class SearchService:
         #: Whether the process serves no request now (set by the application; see portal.activity). Preparing the
         #: frequent words (seconds of CPU) waits for it, so it never competes with visitors for the GIL.
         self.idle: Callable[[], bool] = lambda: True
+        #: Result item paths by (script name, route, slug), kept by RequestSearch.url_for for this application.
+        self.item_paths: dict[tuple[str, str, str], str] = {}
 
     # -- background warm-up ---------------------------------------------------------------------------
 
