@@ -57,11 +57,27 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write_intent.get() else "BEGIN")
 
 
+def _retry_after_disconnect(engine: Engine) -> None:
+    """A pooled connection the server has closed (restart, failover, idle timeout) fails at its first statement; the
+    request then runs again on a fresh connection (pyramid_retry; SQLAlchemy has already discarded the pool's older
+    connections). That replaces ``pool_pre_ping``, which costs every request one more round trip to the server.
+
+    Only a failed *statement* is retried: its transaction cannot have committed, so running the request again does
+    nothing twice. A connection lost during COMMIT leaves unknown whether the commit landed, so that error stands.
+    """
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context):
+        if context.is_disconnect and context.statement is not None and context.sqlalchemy_exception is not None:
+            mark_error_retryable(context.sqlalchemy_exception)
+
+
 def get_engine(settings: dict, prefix: str = "sqlalchemy.") -> Engine:
     load_models()
     engine = engine_from_config(settings, prefix, future=True)
     if engine.dialect.name == "sqlite":
         _tune_sqlite(engine)
+    _retry_after_disconnect(engine)
     return engine
 
 

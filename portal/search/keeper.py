@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 from whoosh.index import LockError
 
@@ -240,7 +241,12 @@ class IndexKeeper:
                 if self._follow_up_due_in() == 0:
                     # Gives way (between steps and lists) as soon as a commit in this process wakes the writer.
                     self._follow_up(stop=self._wake.is_set, wait=False)
-            except Exception:
+            except Exception as exc:
+                if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                    # The server closed a pooled connection (a restart); the pool has discarded it: go on at once.
+                    log.warning("zoekindex bijwerken: databaseverbinding was verbroken; opnieuw met een nieuwe")
+                    self._wake.set()
+                    continue
                 log.exception("zoekindex bijwerken mislukt; volgende poging straks")
                 self._stop.wait(1.0)
 

@@ -11,6 +11,7 @@ import logging
 
 from pyramid.view import view_config
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from portal.search import get_service
 from portal.security import Permissions
@@ -20,11 +21,22 @@ log = logging.getLogger(__name__)
 OK = "ok"
 
 
+def _select_one(engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1")).scalar_one()
+
+
 def database_status(engine) -> str:
-    """``SELECT 1`` on a short connection of its own (never the request's transaction)."""
+    """``SELECT 1`` on a short connection of its own (never the request's transaction). A pooled connection that the
+    server closed meanwhile does not mean the database is down: the pool discards it, and a second try gets a new
+    one (the pool does not ping before use; see portal.models)."""
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1")).scalar_one()
+        try:
+            _select_one(engine)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            _select_one(engine)
     except Exception as exc:
         log.warning("gezondheid: database niet bereikbaar: %s", exc)
         return f"niet bereikbaar: {type(exc).__name__}"
