@@ -5,6 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from portal.content.cards import vocabulary
+from portal.content.memo import memoized
+from portal.search.labels import facet_labels
 from portal.search.query import parse
 from portal.search.service import FACETS, Filters, Outcome, SearchService
 
@@ -49,6 +52,10 @@ class RequestSearch:
 
     # -- searching ---------------------------------------------------------------------------------
 
+    def labels(self) -> dict[str, dict[str, str]]:
+        """The facets' names in this request's content generation: one object per generation, shared."""
+        return memoized(self.request, "search_facet_labels", lambda: facet_labels(vocabulary(self.request)))
+
     def outcome(self, params) -> Outcome:
         """Run the search described by request parameters (q, thema, regio, provincie, schooltype...).
 
@@ -60,6 +67,7 @@ class RequestSearch:
                 Filters.from_params(params),
                 page=max(1, _int(params.get("page"), 1)),
                 sort=str(params.get("sort") or "relevantie"),
+                labels=self.labels(),
             )
         except Exception:
             log.exception("zoeken mislukt")
@@ -99,7 +107,7 @@ class RequestSearch:
 
     def popular_themes(self, limit: int = POPULAR_LIMIT) -> list[dict]:
         """The themes with most items: where an empty result page sends people."""
-        everything = self.service.search("", Filters(), page_size=1)
+        everything = self.service.search("", Filters(), page_size=1, labels=self.labels())
         return everything.facets.get("thema", [])[:limit]
 
     def suggest(self, q: str | None, limit: int = 8) -> list[dict]:

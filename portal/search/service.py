@@ -157,8 +157,9 @@ class SearchService:
     # -- querying -----------------------------------------------------------------------------------
 
     def search(self, q: str | None, filters: Filters | None = None, page: int = 1, sort: str = "relevantie",
-               page_size: int = PAGE_SIZE, facets: bool = True) -> Outcome:
-        return self.queries.search(q, filters, page=page, sort=sort, page_size=page_size, facets=facets)
+               page_size: int = PAGE_SIZE, facets: bool = True, labels: dict | None = None) -> Outcome:
+        return self.queries.search(q, filters, page=page, sort=sort, page_size=page_size, facets=facets,
+                                   labels=labels)
 
     def suggest(self, q: str | None, limit: int = 8) -> list[dict]:
         return self.queries.suggest(q, limit=limit)
