@@ -1,11 +1,12 @@
 """Kennisportaal Onderwijs & Jeugd: the WSGI application factory."""
 
 from pyramid.config import Configurator
+from pyramid.settings import asbool
 
 # Registers the search outbox listener on every SQLAlchemy session (web, scripts such as portal-load, tests), so
 # each content change writes its SearchOutbox row in the same transaction.
 import portal.search.outbox  # noqa: F401
-from portal import activity, pagecache
+from portal import activity, gcfreeze, pagecache
 from portal.environment import with_environment
 from portal.requests import fold_request_extensions
 
@@ -41,4 +42,7 @@ def main(global_config, **settings):
         raise
     # The page cache answers anonymous hits before Pyramid's router (portal.pagecache); around it, the count of
     # requests in flight that background work waits for (portal.activity).
-    return activity.wrap(pagecache.wrap(config.make_wsgi_app()))
+    app = activity.wrap(pagecache.wrap(config.make_wsgi_app()))
+    if asbool(settings.get("portal.gc_freeze")):
+        gcfreeze.freeze("start")
+    return app

@@ -26,6 +26,7 @@ import os
 
 from pyramid.settings import asbool
 
+from portal import gcfreeze
 from portal.search.api import RequestSearch
 from portal.search.service import Filters, SearchService
 
@@ -54,7 +55,9 @@ def includeme(config) -> None:
     warm_up = asbool(settings.get("search.warmup", True))
     if warm_up:
         service.queries.warm_up()  # before the first request: it would otherwise pay for the searcher's caches
-        service.start_warm_up_worker()  # in the background, when idle: the most frequent words (warm_terms)
+        # In the background, when idle: the most frequent words (warm_terms); they live as long as the process.
+        words_ready = (lambda: gcfreeze.freeze("zoekwoorden")) if asbool(settings.get("portal.gc_freeze")) else None
+        service.start_warm_up_worker(on_words_ready=words_ready)
     config.registry["search_service"] = service
 
     previous_close = getattr(config.registry, "portal_close", None)

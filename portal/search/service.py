@@ -39,6 +39,7 @@ class SearchService:
         self.queries = QueryEngine(self.keeper, session_factory, thesaurus)
         self._warm_work: queue.Queue[str | None] = queue.Queue()
         self._warm_worker: threading.Thread | None = None
+        self._on_words_ready: Callable[[], object] | None = None
         self._warm_stopping = threading.Event()
         #: Whether the process serves no request now (set by the application; see portal.activity). Preparing the
         #: frequent words (seconds of CPU) waits for it, so it never competes with visitors for the GIL.
@@ -48,11 +49,13 @@ class SearchService:
 
     # -- background warm-up ---------------------------------------------------------------------------
 
-    def start_warm_up_worker(self) -> None:
+    def start_warm_up_worker(self, on_words_ready: Callable[[], object] | None = None) -> None:
         """Keep the searcher's caches warm in a background thread: after each change the writer applied (a new
-        searcher), and, in idle time, the most frequent words after start-up, a rebuild or a swap."""
+        searcher), and, in idle time, the most frequent words after start-up, a rebuild or a swap.
+        ``on_words_ready`` is called in that thread each time the frequent words have been prepared."""
         if self._warm_worker is not None:
             return
+        self._on_words_ready = on_words_ready
         self._warm_stopping.clear()  # a worker started again after stop_warm_up_worker
         self.keeper.applied_listeners.append(self._queue_applied)
         self.keeper.installed_listeners.append(self._queue_installed)
@@ -78,6 +81,8 @@ class SearchService:
                         return
                     self.queries.warm_up()
                     self.warm_terms()
+                    if self._on_words_ready is not None:
+                        self._on_words_ready()
                 else:
                     self.queries.warm_up()
             except Exception:  # an index swapped or closed under us: the next search fills the caches instead
